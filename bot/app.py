@@ -1,0 +1,102 @@
+"""The app factory: one aiohttp application serving every channel and API.
+
+It builds the services once (database, NLU, texts, clock), mounts the
+routes, migrates the database on start and runs the scheduler.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.engine import Engine
+from bot.http import error_middleware, read_json
+from bot.services import LanguageUnderstanding, Services
+from bot.settings import Settings
+from bot.texts import get_texts
+from models.db import Database
+
+log = logging.getLogger(__name__)
+
+# Route modules; each exposes `routes` (a web.RouteTableDef) and optionally
+# `setup(app)` for what needs more than routes (a channel mounted only when
+# configured, a template engine).
+ROUTE_MODULES = (
+    "bot.api.health",
+    "bot.api.chat",
+    "bot.api.nlu",
+    "bot.api.conversations",
+)
+
+# Background jobs (the outbox dispatcher, the daily reminders, deadline
+# reminders); each module exposes `register(scheduler)`.
+JOB_MODULES: tuple[str, ...] = ()
+
+__all__ = ["create_app", "error_middleware", "read_json"]
+
+
+def load_nlu(settings: Settings) -> LanguageUnderstanding:
+    from nlu import NLU
+
+    return NLU.load(settings.bot_data_dir / "nlu-cache")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    nlu: LanguageUnderstanding | None = None,
+    migrate: bool = True,
+    scheduler: bool | None = None,
+) -> web.Application:
+    """Build the application. Tests pass a frozen clock, a preloaded NLU, or no scheduler."""
+    app = web.Application(
+        middlewares=[error_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
+    db = Database(settings.db_url)
+    services = Services(
+        settings=settings,
+        db=db,
+        texts=get_texts(),
+        clock=clock or Clock(settings.tz),
+        nlu=nlu or load_nlu(settings),
+    )
+    app["settings"] = settings
+    app["services"] = services
+    app["engine"] = Engine(services)
+    app["scheduler"] = None
+
+    for name in ROUTE_MODULES:
+        module = importlib.import_module(name)
+        if hasattr(module, "routes"):
+            app.add_routes(module.routes)
+        if hasattr(module, "setup"):
+            module.setup(app)
+
+    async def on_startup(app: web.Application) -> None:
+        if migrate:
+            await db.migrate()
+        if settings.seed_demo:
+            from bot.demo import seed_demo
+
+            await seed_demo(services)
+        run_scheduler = settings.scheduler_enabled if scheduler is None else scheduler
+        if run_scheduler:
+            from bot.scheduler import Scheduler
+
+            sched = Scheduler(services, JOB_MODULES)
+            sched.start()
+            app["scheduler"] = sched
+
+    async def on_cleanup(app: web.Application) -> None:
+        if app["scheduler"] is not None:
+            app["scheduler"].shutdown()
+        await db.dispose()
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app

@@ -1,0 +1,1 @@
+"""Channels translate a platform's format to engine turns and back; they decide nothing."""

@@ -1,0 +1,122 @@
+"""`python -m bot serve|chat|migrate|seed-demo` and the commands other modules add."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+# Modules that add sub-commands: each has `add_commands(subparsers)` and sets
+# `func(settings, args) -> int` as the parser default.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+Command = Callable[[Settings, argparse.Namespace], int]
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import create_app
+
+    if args.seed_demo:
+        settings = settings.model_copy(update={"seed_demo": True})
+    host = args.host or settings.host
+    port = args.port or settings.port
+    app = create_app(settings)
+    log.info(
+        "serving on http://%s:%s (database %s)", host, port, "SQLite" if settings.is_sqlite else "PostgreSQL"
+    )
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from models.db import Database
+
+    async def run() -> None:
+        db = Database(settings.db_url)
+        try:
+            await db.migrate()
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    print("database is up to date")
+    return 0
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.demo import seed_demo_standalone
+
+    created = asyncio.run(seed_demo_standalone(settings, force=args.force))
+    print("demo data loaded" if created else "demo data already present (use --force to add it anyway)")
+    return 0
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import load_nlu
+    from bot.channels.console import run_console
+    from bot.clock import Clock
+    from bot.engine import Engine
+    from bot.services import Services
+    from bot.texts import get_texts
+    from models.db import Database
+
+    async def run() -> None:
+        db = Database(settings.db_url)
+        try:
+            await db.migrate()
+            services = Services(settings, db, get_texts(), Clock(settings.tz), load_nlu(settings))
+            await run_console(Engine(services), args.user)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="吉林省补贴培训学员机器人")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the HTTP API, webhooks and scheduler")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--seed-demo", action="store_true", help="load config/demo into an empty database")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="create or upgrade the database schema")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("seed-demo", help="load the demo institutions, classes and trainees")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_seed_demo)
+
+    p = sub.add_parser("chat", help="chat with the bot in this terminal")
+    p.add_argument("--user", default="console-user", help="the chat identity to use")
+    p.set_defaults(func=cmd_chat)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"配置错误 / bad settings:\n{exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    command: Command = args.func
+    return command(settings, args)

@@ -1,0 +1,249 @@
+"""The one conversation engine behind every channel.
+
+A turn: find or create the chat user and lock its row (FOR UPDATE, so two
+messages of one user never interleave, also across processes), drop a
+platform redelivery, record the message, understand it, route it to a flow
+or an intent handler, save the state and the replies, commit. The channel
+only translates formats around `Engine.handle`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import handlers
+from bot.services import Services
+from handlers.base import Context, Reply, get_flow, has_flow, intent_handler
+from models import ChatUser, ConversationState, Message
+from nlu.types import Parse
+
+log = logging.getLogger(__name__)
+
+# Intents that work even inside a flow (when the NLU is sure enough).
+GLOBAL_INTENTS = ("cancel", "human_agent", "help")
+# Intents that are answers, never a change of topic inside a flow.
+ANSWER_INTENTS = ("affirm", "deny", "out_of_scope", "greet", "thanks")
+TRAILING_PUNCT = re.compile(r"[.、.\s]+$")
+FULLWIDTH_DIGITS = str.maketrans("0123456789", "0123456789")
+
+
+@dataclass
+class TurnResult:
+    replies: list[Reply]
+    chat_user_id: int
+    inbound_id: int | None = None
+    duplicate: bool = False
+    intent: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        handlers.load_all()
+        menu = services.texts.raw("menu.menu")
+        self.menu_labels: list[str] = [item["label"] for item in menu]
+        self._label_intents: dict[str, str] = {item["label"]: item["intent"] for item in menu}
+
+    def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
+        key = (channel, external_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def handle(
+        self,
+        channel: str,
+        external_id: str,
+        text: str,
+        *,
+        platform_msg_id: str | None = None,
+        display_name: str | None = None,
+    ) -> TurnResult:
+        """Run one turn; a redelivered `platform_msg_id` gets the first answer back, unchanged."""
+        started = time.perf_counter()
+        async with self._lock(channel, external_id), self.services.db.session() as db:
+            user = await self.get_user(db, channel, external_id, lock=True)
+            if display_name and not user.display_name:
+                user.display_name = display_name[:100]
+            if platform_msg_id is not None:
+                previous = await self._previous_answer(db, user.id, platform_msg_id)
+                if previous is not None:
+                    return previous
+            result = await self._turn(db, user, text, platform_msg_id)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if elapsed_ms > self.services.settings.slow_turn_ms:
+            log.warning("slow turn: %.0f ms (intent %s)", elapsed_ms, result.intent)
+        return result
+
+    async def get_user(self, db: AsyncSession, channel: str, external_id: str, *, lock: bool) -> ChatUser:
+        """The chat user, created on first contact; locked for the turn when asked."""
+        query = select(ChatUser).where(ChatUser.channel == channel, ChatUser.external_id == external_id)
+        if lock:
+            query = query.with_for_update()
+        user = (await db.execute(query)).scalar_one_or_none()
+        if user is not None:
+            return user
+        insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+        await db.execute(
+            insert(ChatUser)
+            .values(channel=channel, external_id=external_id, created_at=self.services.clock.now())
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        )
+        return (await db.execute(query)).scalar_one()
+
+    async def _previous_answer(
+        self, db: AsyncSession, user_id: int, platform_msg_id: str
+    ) -> TurnResult | None:
+        inbound = (
+            await db.execute(
+                select(Message).where(
+                    Message.chat_user_id == user_id, Message.platform_msg_id == platform_msg_id
+                )
+            )
+        ).scalar_one_or_none()
+        if inbound is None:
+            return None
+        outs = (
+            await db.execute(select(Message).where(Message.in_reply_to_id == inbound.id).order_by(Message.id))
+        ).scalars()
+        replies = [Reply(m.text, list(m.choices or [])) for m in outs]
+        return TurnResult(replies, user_id, inbound.id, duplicate=True, intent=inbound.intent)
+
+    async def _turn(
+        self, db: AsyncSession, user: ChatUser, raw_text: str, platform_msg_id: str | None
+    ) -> TurnResult:
+        services = self.services
+        now = services.clock.now()
+        text = (raw_text or "").strip()
+        max_chars = services.settings.max_text_chars
+        inbound = Message(
+            chat_user_id=user.id,
+            direction="in",
+            text=text[:max_chars],
+            platform_msg_id=platform_msg_id,
+            created_at=now,
+        )
+        db.add(inbound)
+        user.last_inbound_at = now
+        state = await db.get(ConversationState, user.id)
+        if state is None:
+            state = ConversationState(chat_user_id=user.id, data={}, last_choices=[], updated_at=now)
+            db.add(state)
+        await db.flush()
+
+        text = self._resolve_choice_number(text, state)
+        if not text or len(text) > max_chars:
+            parse = Parse("out_of_scope", 0.0)
+        else:
+            parse = self._label_override(text, services.nlu.parse(text, now.date()))
+        ctx = Context(text=text, parse=parse, user=user, state=state, db=db, now=now, services=services)
+
+        if not text:
+            ctx.say_key("menu.empty", self.menu_labels)
+        elif len(text) > max_chars:
+            ctx.say_key("menu.too_long")
+        else:
+            await self.route(ctx)
+
+        inbound.intent = parse.intent
+        state.updated_at = now
+        last_choices = next((r.choices for r in reversed(ctx.replies) if r.choices), [])
+        state.last_choices = list(last_choices)
+        for reply in ctx.replies:
+            db.add(
+                Message(
+                    chat_user_id=user.id,
+                    direction="out",
+                    text=reply.text,
+                    choices=list(reply.choices),
+                    in_reply_to_id=inbound.id,
+                    created_at=now,
+                )
+            )
+        return TurnResult(ctx.replies, user.id, inbound.id, intent=parse.intent)
+
+    @staticmethod
+    def _resolve_choice_number(text: str, state: ConversationState) -> str:
+        """ "2" answers the second choice offered last turn (WeChat shows choices as a numbered list)."""
+        digits = TRAILING_PUNCT.sub("", text.translate(FULLWIDTH_DIGITS))
+        choices = state.last_choices or []
+        if digits.isdigit() and choices and 1 <= int(digits) <= len(choices):
+            return choices[int(digits) - 1]
+        return text
+
+    def _label_override(self, text: str, parse: Parse) -> Parse:
+        """Pressing (or typing) a main-menu button is an exact command."""
+        intent = self._label_intents.get(text)
+        if intent is None:
+            return parse
+        return Parse(intent, 1.0, parse.entities, ((intent, 1.0),))
+
+    async def route(self, ctx: Context) -> None:
+        settings = self.services.settings
+        parse = ctx.parse
+        sure = parse.confidence >= settings.global_threshold
+        if ctx.flow and has_flow(ctx.flow):
+            if parse.intent in GLOBAL_INTENTS and sure:
+                await self.dispatch_intent(ctx, parse.intent)
+                return
+            flow = get_flow(ctx.flow)
+            if await flow.on_message(ctx):
+                return
+            if ctx.flow is None:  # the flow ended itself and let the message go
+                await self.route_free(ctx)
+                return
+            if (
+                parse.intent not in ANSWER_INTENTS
+                and parse.confidence >= settings.intent_threshold
+                and intent_handler(parse.intent) is not None
+            ):
+                # A clear change of topic: leave the flow and answer the new question.
+                ctx.end_flow()
+                await self.dispatch_intent(ctx, parse.intent)
+                return
+            await flow.reask(ctx)
+            return
+        if ctx.flow:  # a flow that no longer exists (renamed in an upgrade)
+            ctx.end_flow()
+        await self.route_free(ctx)
+
+    async def route_free(self, ctx: Context) -> None:
+        """Route a message that no flow claims: by intent, else clarify, else fallback."""
+        settings = self.services.settings
+        parse = ctx.parse
+        if parse.confidence >= settings.intent_threshold:
+            await self.dispatch_intent(ctx, parse.intent)
+            return
+        candidates = [i for i, p in parse.alternatives if p >= settings.clarify_threshold]
+        candidates = [i for i in candidates if i != "out_of_scope" and intent_handler(i) is not None]
+        if len(candidates) >= 2:
+            labels = self.services.texts.raw("menu.intent_labels")
+            first, second = labels.get(candidates[0]), labels.get(candidates[1])
+            if first and second:
+                await ctx.start_flow("clarify", options={first: candidates[0], second: candidates[1]})
+                return
+        await self.dispatch_intent(ctx, "out_of_scope")
+
+    async def dispatch_intent(self, ctx: Context, intent: str) -> None:
+        handler = intent_handler(intent) or intent_handler("out_of_scope")
+        if handler is None:  # pragma: no cover - the menu module always registers it
+            ctx.say_key("menu.fallback", self.menu_labels)
+            return
+        await handler(ctx)

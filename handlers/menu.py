@@ -1,0 +1,82 @@
+"""Greeting, the help menu, thanks, cancel, hand-over to a person, and the fallback.
+
+Also the tiny "clarify" flow: when the NLU is unsure, the engine offers the
+two likeliest meanings and this flow routes the chosen one.
+"""
+
+from __future__ import annotations
+
+from handlers.base import Context, Flow, intent_handler, on_intent, register_flow
+
+
+def menu_labels(ctx: Context) -> list[str]:
+    return [item["label"] for item in ctx.services.texts.raw("menu.menu")]
+
+
+@on_intent("greet")
+async def greet(ctx: Context) -> None:
+    ctx.say_key("menu.welcome", menu_labels(ctx))
+
+
+@on_intent("help")
+async def show_help(ctx: Context) -> None:
+    ctx.say_key("menu.menu_prompt", menu_labels(ctx))
+
+
+@on_intent("thanks")
+async def thanks(ctx: Context) -> None:
+    ctx.say_key("menu.thanks")
+
+
+@on_intent("cancel")
+async def cancel(ctx: Context) -> None:
+    if ctx.flow:
+        ctx.end_flow()
+        ctx.say_key("menu.cancelled", menu_labels(ctx))
+    else:
+        ctx.say_key("menu.nothing_to_cancel", menu_labels(ctx))
+
+
+@on_intent("human_agent")
+async def human_agent(ctx: Context) -> None:
+    ctx.end_flow()
+    ctx.user.handoff_requested_at = ctx.now
+    ctx.say_key("menu.handoff")
+
+
+@on_intent("out_of_scope", "affirm", "deny")
+async def fallback(ctx: Context) -> None:
+    """Outside any flow: try the policy articles before admitting we don't know."""
+    answer = ctx.services.nlu.answer_question(ctx.text) if ctx.text else None
+    if answer is not None:
+        ctx.say_key("menu.policy_answer", answer=answer.text, source=answer.source, article=answer.article)
+        return
+    ctx.say_key("menu.fallback", [*menu_labels(ctx)])
+
+
+class Clarify(Flow):
+    name = "clarify"
+
+    async def start(self, ctx: Context) -> None:
+        options: dict[str, str] = ctx.data["options"]
+        first, second = list(options)
+        ctx.say_key("menu.clarify", [first, second], first=first, second=second)
+
+    async def on_message(self, ctx: Context) -> bool:
+        intent = ctx.data.get("options", {}).get(ctx.text)
+        ctx.end_flow()
+        if intent is None:
+            return False
+        handler = intent_handler(intent)
+        if handler is None:
+            return False
+        await handler(ctx)
+        return True
+
+    async def reask(self, ctx: Context) -> None:
+        # Unreachable in practice: on_message always ends this flow, and the engine
+        # then routes the message afresh. Kept so the flow is complete on its own.
+        await fallback(ctx)
+
+
+register_flow(Clarify())
