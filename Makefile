@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lint format migration clean
+.PHONY: install run test bench lint format migration migration-squash clean
 
 install: $(STAMP)
 
@@ -38,3 +38,7 @@ migration: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# Before the first production release only: regenerate the history as one initial revision.
+migration-squash: install
+	$(PY) -m models.migrate_tool --squash

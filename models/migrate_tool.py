@@ -17,6 +17,13 @@ from alembic.script import ScriptDirectory
 from models.db import MIGRATIONS_DIR, alembic_config
 
 
+def squash() -> None:
+    """Rewrite the history as one initial revision (only before the first production release)."""
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        path.unlink()
+    main("initial schema")
+
+
 def main(message: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = alembic_config(f"sqlite:///{Path(tmp) / 'scratch.sqlite3'}")
@@ -32,4 +39,7 @@ def main(message: str) -> None:
 
 
 if __name__ == "__main__":
-    main(" ".join(sys.argv[1:]) or "schema change")
+    if sys.argv[1:] == ["--squash"]:
+        squash()
+    else:
+        main(" ".join(sys.argv[1:]) or "schema change")

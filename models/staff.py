@@ -30,6 +30,8 @@ class StaffAccount(Base):
     region_code: Mapped[str] = mapped_column(String(12))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id", ondelete="RESTRICT"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # A chat account of this person, for alerts about their own overdue work.
+    chat_user_id: Mapped[int | None] = mapped_column(ForeignKey("chat_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
 

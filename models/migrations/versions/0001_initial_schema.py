@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 22:40:41.537084
+Create Date: 2026-11-21 22:45:09.187522
 """
 
 from collections.abc import Sequence
@@ -118,33 +118,6 @@ def upgrade() -> None:
         batch_op.create_index("ix_chat_users_trainee", ["trainee_id"], unique=False)
 
     op.create_table(
-        "staff_accounts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("role", sa.String(length=24), nullable=False),
-        sa.Column("region_code", sa.String(length=12), nullable=False),
-        sa.Column("institution_id", sa.Integer(), nullable=True),
-        sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "role <> 'institution_operator' OR institution_id IS NOT NULL",
-            name=op.f("ck_staff_accounts_operator_institution"),
-        ),
-        sa.CheckConstraint(
-            "role IN ('province_admin', 'city_staff', 'county_staff', 'institution_operator')",
-            name=op.f("ck_staff_accounts_role"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["institution_id"],
-            ["institutions.id"],
-            name=op.f("fk_staff_accounts_institution_id_institutions"),
-            ondelete="RESTRICT",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_accounts")),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_staff_accounts_token_hash")),
-    )
-    op.create_table(
         "training_classes",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=40), nullable=False),
@@ -198,31 +171,6 @@ def upgrade() -> None:
         batch_op.create_index("ix_training_classes_dates", ["start_date", "end_date"], unique=False)
         batch_op.create_index("ix_training_classes_institution", ["institution_id"], unique=False)
 
-    op.create_table(
-        "broadcasts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("title", sa.String(length=200), nullable=False),
-        sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("link", sa.String(length=500), nullable=True),
-        sa.Column("target", sa.String(length=16), nullable=False),
-        sa.Column("audience", models.base.JSONType, nullable=False),
-        sa.Column("send_at", models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("status", sa.String(length=12), nullable=False),
-        sa.Column("recipients", sa.Integer(), nullable=True),
-        sa.Column("created_by", sa.Integer(), nullable=True),
-        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "status IN ('scheduled', 'sending', 'done', 'cancelled')", name=op.f("ck_broadcasts_status")
-        ),
-        sa.CheckConstraint("target IN ('trainees', 'institutions')", name=op.f("ck_broadcasts_target")),
-        sa.ForeignKeyConstraint(
-            ["created_by"],
-            ["staff_accounts.id"],
-            name=op.f("fk_broadcasts_created_by_staff_accounts"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_broadcasts")),
-    )
     op.create_table(
         "claims",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -365,6 +313,40 @@ def upgrade() -> None:
         batch_op.create_index("ix_messages_user_id", ["chat_user_id", "id"], unique=False)
 
     op.create_table(
+        "staff_accounts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("role", sa.String(length=24), nullable=False),
+        sa.Column("region_code", sa.String(length=12), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=True),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("chat_user_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "role <> 'institution_operator' OR institution_id IS NOT NULL",
+            name=op.f("ck_staff_accounts_operator_institution"),
+        ),
+        sa.CheckConstraint(
+            "role IN ('province_admin', 'city_staff', 'county_staff', 'institution_operator')",
+            name=op.f("ck_staff_accounts_role"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["chat_user_id"],
+            ["chat_users.id"],
+            name=op.f("fk_staff_accounts_chat_user_id_chat_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"],
+            ["institutions.id"],
+            name=op.f("fk_staff_accounts_institution_id_institutions"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_accounts")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_staff_accounts_token_hash")),
+    )
+    op.create_table(
         "attendance_records",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
@@ -399,6 +381,31 @@ def upgrade() -> None:
     with op.batch_alter_table("attendance_records", schema=None) as batch_op:
         batch_op.create_index("ix_attendance_trainee", ["trainee_id"], unique=False)
 
+    op.create_table(
+        "broadcasts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("link", sa.String(length=500), nullable=True),
+        sa.Column("target", sa.String(length=16), nullable=False),
+        sa.Column("audience", models.base.JSONType, nullable=False),
+        sa.Column("send_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("recipients", sa.Integer(), nullable=True),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('scheduled', 'sending', 'done', 'cancelled')", name=op.f("ck_broadcasts_status")
+        ),
+        sa.CheckConstraint("target IN ('trainees', 'institutions')", name=op.f("ck_broadcasts_target")),
+        sa.ForeignKeyConstraint(
+            ["created_by"],
+            ["staff_accounts.id"],
+            name=op.f("fk_broadcasts_created_by_staff_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_broadcasts")),
+    )
     op.create_table(
         "claim_events",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -479,10 +486,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_claim_events_claim")
 
     op.drop_table("claim_events")
+    op.drop_table("broadcasts")
     with op.batch_alter_table("attendance_records", schema=None) as batch_op:
         batch_op.drop_index("ix_attendance_trainee")
 
     op.drop_table("attendance_records")
+    op.drop_table("staff_accounts")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_user_id")
         batch_op.drop_index("ix_messages_reply_to")
@@ -502,13 +511,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_claims_class")
 
     op.drop_table("claims")
-    op.drop_table("broadcasts")
     with op.batch_alter_table("training_classes", schema=None) as batch_op:
         batch_op.drop_index("ix_training_classes_institution")
         batch_op.drop_index("ix_training_classes_dates")
 
     op.drop_table("training_classes")
-    op.drop_table("staff_accounts")
     with op.batch_alter_table("chat_users", schema=None) as batch_op:
         batch_op.drop_index("ix_chat_users_trainee")
         batch_op.drop_index("ix_chat_users_institution")
