@@ -29,11 +29,16 @@ ROUTE_MODULES = (
     "bot.api.chat",
     "bot.api.nlu",
     "bot.api.conversations",
+    "bot.api.policy",
+    "bot.api.admin_broadcasts",
 )
 
 # Background jobs (the outbox dispatcher, the daily reminders, deadline
 # reminders); each module exposes `register(scheduler)`.
-JOB_MODULES: tuple[str, ...] = ()
+JOB_MODULES: tuple[str, ...] = (
+    "bot.jobs.broadcasts",
+    "bot.jobs.reminders",
+)
 
 __all__ = ["create_app", "error_middleware", "read_json"]
 

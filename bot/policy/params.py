@@ -44,6 +44,7 @@ DEADLINE_RULES = ("working_days_after", "working_days_before", "working_days_inc
 # Texts the engine looks up by key; checked at load so a missing one fails early.
 REQUIRED_REASONS = (
     "enterprise_employee",
+    "employee_retired",
     "key_group",
     "designated",
     "graduate_in_year",
@@ -106,6 +107,7 @@ class Cited(_Strict):
 class CategoryParam(Cited):
     name: str
     employment: tuple[str, ...] = ()
+    excluded_when_retired: bool = False
 
 
 class GroupParam(Cited):
@@ -350,6 +352,9 @@ class Policy:
     designated_group_ids: tuple[str, ...] = field(init=False)
     question_order: dict[str, int] = field(init=False)
     rendered_conditions: dict[str, str] = field(init=False)
+    rate_texts: dict[str, str] = field(init=False)
+    # Per-policy memo for structures the engines derive once (see eligibility._prepared).
+    memo: dict[str, Any] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         groups = {g.id: g for g in self.eligibility.groups}
@@ -362,6 +367,13 @@ class Policy:
             tuple(g.id for g in self.eligibility.groups if g.category == "designated"),
         )
         set_(self, "question_order", {q.field: i for i, q in enumerate(self.questions)})
+        att = self.subsidies.attendance
+        set_(
+            self,
+            "rate_texts",
+            {"min_rate": percent(att.share_min_rate.value), "full_rate": percent(att.full_rate.value)},
+        )
+        set_(self, "memo", {})
         set_(
             self,
             "rendered_conditions",
@@ -385,11 +397,6 @@ class Policy:
     @property
     def attendance(self) -> AttendanceParams:
         return self.subsidies.attendance
-
-    @property
-    def rate_texts(self) -> dict[str, str]:
-        att = self.subsidies.attendance
-        return {"min_rate": percent(att.share_min_rate.value), "full_rate": percent(att.full_rate.value)}
 
     def question(self, field_name: str) -> QuestionParam:
         return self.questions[self.question_order[field_name]]

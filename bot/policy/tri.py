@@ -39,14 +39,21 @@ def of(value: bool) -> Tri:
     return TRUE if value else FALSE
 
 
-def unknown(*fields: str) -> Tri:
-    return Tri(None, frozenset(fields))
+_WAITING: dict[str, Tri] = {}
+
+
+def unknown(field: str) -> Tri:
+    """Unknown until `field` is answered (shared instances: Tri values are never mutated)."""
+    tri = _WAITING.get(field)
+    if tri is None:
+        tri = _WAITING[field] = Tri(None, frozenset((field,)))
+    return tri
 
 
 def answer(value: object, field: str, wanted: object) -> Tri:
     """Whether a profile answer equals `wanted`; unknown (waiting for `field`) if unanswered."""
     if value is None:
-        return Tri(None, frozenset((field,)))
+        return unknown(field)
     return TRUE if value == wanted else FALSE
 
 
