@@ -9,6 +9,7 @@ starts from empty tables.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import shutil
 import uuid
@@ -56,6 +57,16 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+def _run_sync(coro: Any) -> Any:
+    """Run a coroutine to completion from sync code, even inside a running event loop.
+
+    Session fixtures may be first requested from an async test; a fresh thread
+    gives `asyncio.run` a loop of its own.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 async def _migrate(url: str) -> None:
     db = Database(url)
     try:
@@ -68,7 +79,7 @@ async def _migrate(url: str) -> None:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file, copied for each test (migrating each time would be slow)."""
     path = tmp_path_factory.mktemp("template") / "bot.sqlite3"
-    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    _run_sync(_migrate(f"sqlite+aiosqlite:///{path}"))
     return path
 
 
@@ -77,13 +88,13 @@ def pg_url() -> Iterator[str]:
     if not TEST_DATABASE_URL:
         pytest.skip("TEST_DATABASE_URL not set")
     name = f"bot_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    _run_sync(_pg_admin(f'CREATE DATABASE "{name}"'))
     url = _pg_url(name)
     try:
-        asyncio.run(_migrate(url))
+        _run_sync(_migrate(url))
         yield url
     finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _run_sync(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _truncate_all(url: str) -> None:
