@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # Intents that work even inside a flow (when the NLU is sure enough).
 GLOBAL_INTENTS = ("cancel", "human_agent", "help")
+# The NLU gives exact commands (签到, 取消, menu labels) full confidence.
+EXACT_COMMAND = 0.999
 # Intents that are answers, never a change of topic inside a flow.
 ANSWER_INTENTS = ("affirm", "deny", "out_of_scope", "greet", "thanks")
 TRAILING_PUNCT = re.compile(r"[.、.\s]+$")
@@ -200,7 +202,11 @@ class Engine:
         parse = ctx.parse
         sure = parse.confidence >= settings.global_threshold
         if ctx.flow and has_flow(ctx.flow):
-            if parse.intent in GLOBAL_INTENTS and sure:
+            # An exact command (取消, 转人工, 帮助) interrupts at once, unless it is one of the
+            # choices the flow itself just offered. Anything else is the flow's to read first:
+            # its own words (继续, 为什么问这个, 不知道) must never be taken for a command.
+            offered = ctx.text in (ctx.state.last_choices or [])
+            if parse.intent in GLOBAL_INTENTS and parse.confidence >= EXACT_COMMAND and not offered:
                 await self.dispatch_intent(ctx, parse.intent)
                 return
             flow = get_flow(ctx.flow)
@@ -208,6 +214,9 @@ class Engine:
                 return
             if ctx.flow is None:  # the flow ended itself and let the message go
                 await self.route_free(ctx)
+                return
+            if parse.intent in GLOBAL_INTENTS and sure:
+                await self.dispatch_intent(ctx, parse.intent)
                 return
             if (
                 parse.intent not in ANSWER_INTENTS

@@ -1,0 +1,412 @@
+"""The information intents: subsidies, claim documents, finding a class, complaints.
+
+Why here and not in the policy engine: these answers are read-outs of the
+policy data (`config/policy/`) and of the database, put into chat-sized
+Chinese. Every rate, list and article comes from the policy files; every
+sentence from `config/messages/info.yaml`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from bot.audit import audit
+from bot.identity import mask_id_card
+from bot.policy import get_policy
+from bot.policy.eligibility import ProfileError, assess
+from bot.policy.params import percent
+from handlers.base import Context, Flow, on_intent, register_flow
+from models import AuditEntry, Institution, TrainingClass
+from nlu.text import HAN, compact, fold_width
+
+# Classes a trainee can still join or is attending: approved by the bureau
+# (第十四条 班期审核) and not yet over.
+LISTED_CLASS_STATUSES = ("approved", "running")
+_ID_LIKE = re.compile(r"\d{17}[\dXx]")
+_NOT_HAN = re.compile(f"[^{HAN}A-Za-z0-9]+")
+
+
+def _raw(ctx: Context, key: str) -> Any:
+    return ctx.services.texts.raw(f"info.{key}")
+
+
+def _law(ctx: Context) -> str:
+    return str(_raw(ctx, "law_title"))
+
+
+def _point(ctx: Context, text: str, article: str) -> str:
+    return ctx.t("info.point", text=text, article=article)
+
+
+# --- subsidy_info ---------------------------------------------------------------
+
+
+@on_intent("subsidy_info")
+async def subsidy_info(ctx: Context) -> None:
+    """The three subsidies of 第十五条 and the attendance rule, every figure from the policy."""
+    pol = get_policy()
+    lines = [ctx.t("info.subsidy_info.title", law_title=_law(ctx), document=pol.document)]
+    for sid, sub in pol.subsidies.subsidies.items():
+        if sub.covers == "groups":
+            who = pol.texts.living_covered_description.text
+        else:
+            who = ctx.t(f"info.subsidy_info.who.{sub.covers}")
+        what = ctx.t(f"info.subsidy_info.what.{sid}")
+        lines.append(
+            ctx.t("info.subsidy_info.line", name=sub.name, citation=sub.citation, who=who, what=what)
+        )
+    att = pol.attendance
+    lines.append(ctx.t("info.subsidy_info.attendance_title"))
+    exam = ctx.t("info.subsidy_info.exam_rule", exam_min=percent(att.exam_min_rate.value))
+    lines.append(_point(ctx, exam, att.exam_min_rate.citation))
+    share = ctx.t("info.subsidy_info.share_rule", **pol.rate_texts)
+    lines.append(_point(ctx, share, att.share_min_rate.citation))
+    lines.append(ctx.t("info.subsidy_info.amount", hotline=_raw(ctx, "hotline")))
+    ctx.say("\n".join(lines), list(_raw(ctx, "subsidy_info.choices")))
+
+
+# --- documents_needed ---------------------------------------------------------------
+
+
+def _claim_of_text(ctx: Context, text: str) -> str | None:
+    """The kind of claim a message names (评价补贴, 生活费 …), longest name first."""
+    pol = get_policy()
+    aliases: dict[str, list[str]] = _raw(ctx, "documents.aliases")
+    names = [(compact(c.name), cid) for cid, c in pol.documents.claims.items()]
+    names += [(compact(a), cid) for cid, words in aliases.items() for a in words]
+    t = compact(text)
+    for name, cid in sorted(names, key=lambda p: len(p[0]), reverse=True):
+        if name and name in t:
+            return cid
+    return None
+
+
+def _source(ctx: Context) -> str:
+    """Who files the claim and by when (第十六条), the day count from the policy."""
+    days = get_policy().deadlines["claim_submission"].count
+    return ctx.t("info.documents.source", law_title=_law(ctx), days=days)
+
+
+def _claim_choices() -> list[str]:
+    return [c.name for c in get_policy().documents.claims.values()]
+
+
+def _say_claim(ctx: Context, cid: str) -> None:
+    """All papers of one kind of claim (第十六条), the trainee's own first."""
+    pol = get_policy()
+    claim = pol.documents.claims[cid]  # type: ignore[index]
+    mine: list[str] = []
+    theirs: list[str] = []
+    for item in claim.items:
+        text = ctx.t("info.documents.line", text=item.text)
+        if item.only_for_groups:
+            names = _raw(ctx, "documents.group_joiner").join(
+                pol.group_by_id[g].name for g in item.only_for_groups
+            )
+            text += ctx.t("info.documents.only_for", groups=names)
+        (mine if item.provided_by == "trainee" else theirs).append(text)
+    lines = [ctx.t("info.documents.title", name=claim.name, citation=claim.citation)]
+    if mine:
+        lines += [ctx.t("info.documents.mine_title"), *mine]
+    if theirs:
+        lines += [ctx.t("info.documents.theirs_title"), *theirs]
+    lines.append(_source(ctx))
+    others = [name for name in _claim_choices() if name != claim.name]
+    ctx.say("\n".join(lines), [*others, *_raw(ctx, "documents.choices_extra")])
+
+
+def _say_profile_documents(ctx: Context) -> bool:
+    """The papers the saved screening answers point to; False when they do not say enough."""
+    profile = ctx.user.profile or {}
+    try:
+        result = assess(profile, ctx.today)
+    except ProfileError:
+        return False
+    if not result.categories or not result.document_needs:
+        return False
+    pol = get_policy()
+    names = "、".join(pol.eligibility.categories[c].name for c in result.categories)  # type: ignore[index]
+    lines = [ctx.t("info.documents.from_profile", categories=names)]
+    mine = [d for d in result.document_needs if d.provided_by == "trainee"]
+    theirs = [d for d in result.document_needs if d.provided_by != "trainee"]
+    if mine:
+        lines.append(ctx.t("info.documents.mine_title"))
+        lines += [_point(ctx, d.text, d.citation) for d in mine]
+    if theirs:
+        lines.append(ctx.t("info.documents.theirs_title"))
+        lines += [_point(ctx, d.text, d.citation) for d in theirs]
+    lines.append(_source(ctx))
+    lines.append(ctx.t("info.documents.other_kinds"))
+    ctx.say("\n".join(lines), _claim_choices())
+    return True
+
+
+@on_intent("documents_needed")
+async def documents_needed(ctx: Context) -> None:
+    cid = _claim_of_text(ctx, ctx.text)
+    if cid is not None:
+        _say_claim(ctx, cid)
+        return
+    if _say_profile_documents(ctx):
+        return
+    await ctx.start_flow("documents")
+
+
+class DocumentsFlow(Flow):
+    """One question: which kind of claim (when the message and the profile do not say)."""
+
+    name = "documents"
+
+    async def start(self, ctx: Context) -> None:
+        ctx.say_key("info.documents.ask", _claim_choices())
+
+    async def on_message(self, ctx: Context) -> bool:
+        cid = _claim_of_text(ctx, ctx.text)
+        if cid is None:
+            return False
+        ctx.end_flow()
+        _say_claim(ctx, cid)
+        return True
+
+    async def reask(self, ctx: Context) -> None:
+        ctx.say_key("info.documents.reask", _claim_choices())
+
+
+register_flow(DocumentsFlow())
+
+
+# --- find_training -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassFilter:
+    """What a message asks for: places (with their division code prefixes) and the remaining words."""
+
+    places: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+    rest: str = ""  # the message without the place names, for occupation words
+    words: tuple[str, ...] = ()  # what is left once the filler words are gone
+
+    @property
+    def empty(self) -> bool:
+        return not self.places and not self.words
+
+
+def read_filter(ctx: Context, text: str) -> ClassFilter:
+    """Place names (longest first) and what is left once they and the filler words are gone."""
+    regions: dict[str, list[str]] = _raw(ctx, "find_training.regions")
+    rest = compact(text)
+    places: list[str] = []
+    prefixes: list[str] = []
+    for name in sorted(regions, key=len, reverse=True):
+        if name in rest:
+            rest = rest.replace(name, " ")
+            places.append(name)
+            prefixes.extend(regions[name])
+    left = rest
+    for word in sorted(_raw(ctx, "find_training.filler"), key=len, reverse=True):
+        left = left.replace(word, " ")
+    words = tuple(w for w in _NOT_HAN.split(left) if len(w) >= 2)
+    shown = tuple(p for p in places if regions[p])  # a name for the whole province filters nothing
+    return ClassFilter(shown, tuple(dict.fromkeys(prefixes)), rest, words)
+
+
+async def find_classes(ctx: Context, flt: ClassFilter) -> tuple[list[tuple[TrainingClass, Institution]], str]:
+    """Approved or running classes of active institutions that have not ended, soonest first.
+
+    Returns the rows and the occupation they were narrowed to ("" when not narrowed).
+    An occupation of a listed class named in the message wins; otherwise the first
+    leftover word is taken as the occupation asked for, so "厨师" finds nothing
+    instead of everything.
+    """
+    query = (
+        select(TrainingClass, Institution)
+        .join(Institution, Institution.id == TrainingClass.institution_id)
+        .where(
+            Institution.status == "active",
+            TrainingClass.status.in_(LISTED_CLASS_STATUSES),
+            TrainingClass.end_date >= ctx.today,
+        )
+        .order_by(TrainingClass.start_date, TrainingClass.id)
+    )
+    if flt.prefixes:
+        query = query.where(or_(*(TrainingClass.region_code.startswith(p) for p in flt.prefixes)))
+    rows = [(c, i) for c, i in (await ctx.db.execute(query)).all()]
+    named = sorted({c.occupation for c, _ in rows if c.occupation and c.occupation in flt.rest}, key=len)
+    if named:
+        return [(c, i) for c, i in rows if c.occupation in named], "、".join(named)
+    if flt.words:
+        word = flt.words[0]
+        return [(c, i) for c, i in rows if word in c.occupation or word in c.name], word
+    return rows, ""
+
+
+async def say_classes(ctx: Context, flt: ClassFilter) -> None:
+    rows, occupation = await find_classes(ctx, flt)
+    hotline = _raw(ctx, "hotline")
+    label = str(_raw(ctx, "find_training.filter_joiner")).join([*flt.places, *filter(None, [occupation])])
+    choices = list(_raw(ctx, "find_training.choices"))
+    if not rows:
+        if label:
+            ctx.say_key("info.find_training.none", choices, filter=label, hotline=hotline)
+        else:
+            ctx.say_key("info.find_training.none_at_all", choices, hotline=hotline)
+        return
+    limit = int(_raw(ctx, "find_training.max_listed"))
+    if label:
+        lines = [ctx.t("info.find_training.found_filtered", filter=label, count=len(rows))]
+    else:
+        lines = [ctx.t("info.find_training.found", count=len(rows))]
+    unknown = ctx.t("info.find_training.unknown")
+    for cls, inst in rows[:limit]:
+        status_key = "running" if cls.start_date <= ctx.today else "approved"
+        lines.append(
+            ctx.t(
+                "info.find_training.line",
+                name=cls.name,
+                status=ctx.t(f"info.find_training.status.{status_key}"),
+                institution=inst.name,
+                start=cls.start_date.isoformat(),
+                end=cls.end_date.isoformat(),
+                address=cls.address or inst.address or unknown,
+                phone=inst.contact_phone or unknown,
+            )
+        )
+    if len(rows) > limit:
+        lines.append(ctx.t("info.find_training.more", rest=len(rows) - limit))
+    lines.append(ctx.t("info.find_training.sign_up"))
+    ctx.say("\n".join(lines))
+
+
+@on_intent("find_training")
+async def find_training(ctx: Context) -> None:
+    flt = read_filter(ctx, ctx.text)
+    await say_classes(ctx, flt)
+    if flt.empty:
+        await ctx.start_flow("find_training")
+
+
+class FindTrainingFlow(Flow):
+    """After an unfiltered list: one chance to name an occupation or a place."""
+
+    name = "find_training"
+
+    async def start(self, ctx: Context) -> None:
+        ctx.say_key("info.find_training.ask_filter")
+
+    async def on_message(self, ctx: Context) -> bool:
+        flt = read_filter(ctx, ctx.text)
+        ctx.end_flow()
+        if flt.empty or (not flt.places and _other_intent(ctx, "find_training")):
+            return False  # not a place or an occupation: the engine routes it afresh
+        await say_classes(ctx, flt)
+        return True
+
+    async def reask(self, ctx: Context) -> None:  # pragma: no cover - on_message always ends the flow
+        ctx.say_key("info.find_training.ask_filter")
+
+
+register_flow(FindTrainingFlow())
+
+
+def _other_intent(ctx: Context, own: str) -> bool:
+    """The message clearly means something else (a menu button, a confident other intent)."""
+    parse = ctx.parse
+    return parse.intent not in (own, "out_of_scope") and (
+        parse.confidence >= ctx.services.settings.intent_threshold
+    )
+
+
+# --- complaint -------------------------------------------------------------------
+
+
+def _mask_ids(text: str) -> str:
+    """ID-card numbers never go into the audit log in clear, valid or mistyped."""
+    folded = fold_width(text)  # same length: spans found in it are valid in the original
+    out = text
+    for m in reversed(list(_ID_LIKE.finditer(folded))):
+        out = out[: m.start()] + mask_id_card(m.group(0).upper()) + out[m.end() :]
+    return out
+
+
+async def record_complaint(ctx: Context, text: str) -> int:
+    """Write the complaint to the audit log (same transaction as the turn); its id is the reference."""
+    await audit(
+        ctx.db,
+        f"chat_user:{ctx.user.id}",
+        "complaint",
+        "chat_user",
+        ctx.user.id,
+        text=_mask_ids(text),
+        channel=ctx.user.channel,
+    )
+    await ctx.db.flush()
+    query = (
+        select(AuditEntry.id)
+        .where(AuditEntry.action == "complaint", AuditEntry.target_id == str(ctx.user.id))
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    number: int = (await ctx.db.execute(query)).scalar_one()
+    return number
+
+
+def _sure_other_intent(ctx: Context, own: str) -> bool:
+    """A button or command of another intent; anything less sure is taken as the details asked for."""
+    parse = ctx.parse
+    return parse.intent not in (own, "out_of_scope") and (
+        parse.confidence >= ctx.services.settings.global_threshold
+    )
+
+
+def _detailed(ctx: Context, text: str) -> bool:
+    return len(compact(text)) >= int(_raw(ctx, "complaint.min_chars"))
+
+
+async def _record_and_confirm(ctx: Context, text: str) -> None:
+    number = await record_complaint(ctx, text)
+    ctx.say_key(
+        "info.complaint.recorded",
+        list(_raw(ctx, "complaint.after_choices")),
+        number=number,
+        hotline=_raw(ctx, "hotline"),
+    )
+
+
+@on_intent("complaint")
+async def complaint(ctx: Context) -> None:
+    if _detailed(ctx, ctx.text):
+        await _record_and_confirm(ctx, ctx.text)
+        return
+    await ctx.start_flow("complaint")
+
+
+class ComplaintFlow(Flow):
+    """What may be reported (第二十六–二十八条), then the details in one message."""
+
+    name = "complaint"
+
+    async def start(self, ctx: Context) -> None:
+        ctx.say_key(
+            "info.complaint.intro",
+            list(_raw(ctx, "complaint.choices")),
+            law_title=_law(ctx),
+            hotline=_raw(ctx, "hotline"),
+        )
+
+    async def on_message(self, ctx: Context) -> bool:
+        if not _detailed(ctx, ctx.text) or _sure_other_intent(ctx, "complaint"):
+            return False
+        ctx.end_flow()
+        await _record_and_confirm(ctx, ctx.text)
+        return True
+
+    async def reask(self, ctx: Context) -> None:
+        ctx.say_key("info.complaint.too_short", list(_raw(ctx, "complaint.choices")))
+
+
+register_flow(ComplaintFlow())
