@@ -1,0 +1,298 @@
+"""The language-understanding service the rest of the bot talks to.
+
+    nlu = NLU.load(settings.data_dir / "nlu-cache")   # once, at start-up
+    p = nlu.parse("明天的课在哪上？")                   # intent, confidence, entities
+    a = nlu.answer_question("线上培训算不算？")          # PolicyAnswer or None
+
+Loading reads the jieba dictionary and the trained intent model from the
+cache directory when they are there (about half a second) and otherwise
+builds and stores them (a few seconds, once). The model is retrained
+whenever the training data or its parameters change: the cache file name
+carries a digest of those files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jieba
+
+from nlu.cache import CacheDir
+from nlu.classifier import CommandTable, IntentClassifier
+from nlu.config import (
+    DEFAULT_CONFIG_DIR,
+    MODEL_INPUT_FILES,
+    OUT_OF_SCOPE,
+    ArticleFile,
+    CommandFile,
+    ConfigError,
+    GroupFile,
+    IntentFile,
+    Lexicon,
+    ModelParams,
+    fingerprint,
+    load_concepts,
+    load_examples,
+    load_model,
+    read_yaml,
+)
+from nlu.entities import EntityExtractor
+from nlu.features import Featurizer
+from nlu.ids import IdCardCheck
+from nlu.model import FORMAT_VERSION, LinearModel
+from nlu.retrieval import PolicyIndex
+from nlu.shanghai import today_in_shanghai
+from nlu.text import is_blank
+from nlu.tokenizer import Tokenizer
+from nlu.training import entity_feature_types, feature_rows, feature_types, fit
+from nlu.types import Entity, Parse, PolicyAnswer
+
+log = logging.getLogger(__name__)
+
+# Longest message we analyse. Chat messages are a sentence or two; anything
+# far longer is a paste or an attack, and refusing it up front keeps every
+# parse within a millisecond or so.
+MAX_TEXT = 2000
+
+# Bump when feature extraction changes meaning, so cached models are retrained.
+FEATURE_VERSION = "features-1"
+# Files whose content decides the segmented policy passages.
+POLICY_INPUT_FILES = ("articles.yaml", "lexicon.yaml", "domain_dict.txt")
+
+# Intents never offered as one of two clarifying choices: "did you mean yes
+# or no?" helps nobody.
+_NOT_A_CHOICE = frozenset({OUT_OF_SCOPE, "affirm", "deny"})
+
+
+class TextTooLong(ValueError):
+    """The message exceeds MAX_TEXT characters; nothing was analysed."""
+
+    def __init__(self, length: int, limit: int = MAX_TEXT) -> None:
+        super().__init__(f"text is {length} characters long; the limit is {limit}")
+        self.length = length
+        self.limit = limit
+
+
+@dataclass
+class LoadReport:
+    """What start-up did, for logs and the benchmark."""
+
+    seconds: float = 0.0
+    dictionary_from_cache: bool = False
+    model_from_cache: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+class NLU:
+    def __init__(
+        self,
+        *,
+        params: ModelParams,
+        extractor: EntityExtractor,
+        classifier: IntentClassifier,
+        policy: PolicyIndex,
+        labels: dict[str, str],
+        messages: dict[str, str],
+        report: LoadReport,
+    ) -> None:
+        self.params = params
+        self.extractor = extractor
+        self.classifier = classifier
+        self.policy = policy
+        self.labels = labels
+        self.messages = messages
+        self.report = report
+
+    # ------------------------------------------------------------------ load
+    @classmethod
+    def load(cls, cache_dir: Path, config_dir: Path = DEFAULT_CONFIG_DIR) -> NLU:
+        """Build the service; safe to call from several processes at once."""
+        started = time.perf_counter()
+        config_dir = Path(config_dir)
+        cache = CacheDir(Path(cache_dir))
+        report = LoadReport()
+
+        params: ModelParams = load_model(ModelParams, config_dir / "model.yaml")
+        lexicon: Lexicon = load_model(Lexicon, config_dir / "lexicon.yaml")
+        groups: GroupFile = load_model(GroupFile, config_dir / "groups.yaml")
+        commands: CommandFile = load_model(CommandFile, config_dir / "commands.yaml")
+        intents: IntentFile = load_model(IntentFile, config_dir / "intents.yaml")
+        articles: ArticleFile = load_model(ArticleFile, config_dir / "articles.yaml")
+        messages = read_yaml(config_dir / "messages.yaml")
+        if not isinstance(messages, dict):
+            raise ConfigError("messages.yaml: expected a mapping of message id → text")
+
+        tokenizer = Tokenizer(cache, config_dir / "domain_dict.txt")
+        report.dictionary_from_cache = tokenizer.from_cache
+        featurizer = Featurizer(
+            tokenizer,
+            load_concepts(config_dir / "concepts.yaml"),
+            params.features.char_ngram_min,
+            params.features.char_ngram_max,
+            params.features.word_bigrams,
+        )
+        extractor = EntityExtractor(lexicon, groups)
+
+        salt = f"{FEATURE_VERSION}/{FORMAT_VERSION}/jieba-{jieba.__version__}"
+        key = fingerprint(config_dir, MODEL_INPUT_FILES, salt)
+        name = f"intent-model-{key}.npz"
+        model: LinearModel | None = None
+        cached = cache.find(name)
+        if cached is not None:
+            try:
+                model = LinearModel.from_bytes(cached.read_bytes())
+                report.model_from_cache = True
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("ignoring unreadable NLU model cache %s: %s", cached, exc)
+        if model is None:
+            examples = load_examples(config_dir / "train.yaml")
+            rows = feature_rows(featurizer, extractor, [t for t, _ in examples])
+            model = fit(rows, [i for _, i in examples], params)
+            cache.write_bytes(name, model.to_bytes())
+            cache.prune("intent-model-", keep=name)
+
+        classifier = IntentClassifier(
+            model, featurizer, CommandTable(commands), params.temperature, params.thresholds
+        )
+        policy = _load_policy_index(cache, config_dir, articles, tokenizer, params, lexicon)
+        report.warnings = list(cache.warnings)
+        report.seconds = time.perf_counter() - started
+        return cls(
+            params=params,
+            extractor=extractor,
+            classifier=classifier,
+            policy=policy,
+            labels={k: v.label for k, v in intents.intents.items()},
+            messages={str(k): str(v) for k, v in messages.items()},
+            report=report,
+        )
+
+    # ----------------------------------------------------------------- parse
+    def parse(self, text: str, today: date | None = None) -> Parse:
+        """Intent, calibrated confidence, entities and the top-3 alternatives.
+
+        Raises TextTooLong (before any work) above MAX_TEXT characters.
+        Empty or whitespace-only text is `out_of_scope` with confidence 0.
+        """
+        _check_length(text)
+        if is_blank(text):
+            return Parse(OUT_OF_SCOPE, 0.0)
+        day = today or today_in_shanghai()
+        entities, id_like = self.extractor.analyse(text, day)
+        pred = self.classifier.predict(text, feature_types(entities, id_like))
+        return Parse(pred.intent, pred.confidence, entities, pred.alternatives)
+
+    def extract_entities(self, text: str, today: date | None = None) -> tuple[Entity, ...]:
+        """Entities only, for flows that read their own answers."""
+        _check_length(text)
+        return self.extractor.extract(text, today or today_in_shanghai())
+
+    def answer_question(self, text: str) -> PolicyAnswer | None:
+        """The passage of the Measures / action plan that answers `text`, or None."""
+        _check_length(text)
+        if is_blank(text):
+            return None
+        return self.policy.answer(text)
+
+    # --------------------------------------------------- conversation helpers
+    def global_command(self, text: str) -> str | None:
+        """`cancel`, `human_agent` or `help` when the message is one of those
+        commands; flows check this before reading the message as their answer."""
+        if len(text) > MAX_TEXT:
+            return None
+        return self.classifier.commands.global_command(text)
+
+    def clarify(self, parse: Parse) -> tuple[str, str] | None:
+        """The two likeliest intents to offer when `parse` is too unsure to act on."""
+        th = self.params.thresholds
+        unsure = parse.intent == OUT_OF_SCOPE or parse.confidence < th.clarify_below
+        if not unsure:
+            return None
+        choices = [(i, p) for i, p in parse.alternatives if i not in _NOT_A_CHOICE]
+        if len(choices) < 2 or choices[1][1] < th.clarify_min_choice:
+            return None
+        return choices[0][0], choices[1][0]
+
+    def clarify_question(self, parse: Parse) -> tuple[str, list[str]] | None:
+        """The clarifying question and its choice labels, ready to send."""
+        pair = self.clarify(parse)
+        if pair is None:
+            return None
+        first, second = (self.labels[i] for i in pair)
+        question = self.messages["clarify"].format(first=first, second=second)
+        return question, [first, second, self.messages["clarify_neither"]]
+
+    def intent_for_label(self, label: str) -> str | None:
+        """Which intent a clarifying-choice label stands for (the user pressed it)."""
+        for intent, lab in self.labels.items():
+            if lab == label.strip():
+                return intent
+        return None
+
+    def id_card_issue(self, text: str) -> IdCardCheck | None:
+        """Why the ID-card number in `text` was refused; None if it is fine or absent.
+
+        Lets the conversation say "the number looks wrong" instead of
+        ignoring a mistyped number.
+        """
+        candidates = self.extractor.id_card_candidates(text[:MAX_TEXT])
+        if not candidates or any(c.check is IdCardCheck.VALID for c in candidates):
+            return None
+        return candidates[0].check
+
+    def intent_features(self, text: str) -> list[str]:
+        """The model's features of a message (for debugging and `python -m nlu parse -v`)."""
+        types = entity_feature_types(self.extractor, text, today_in_shanghai())
+        return sorted(self.classifier.featurizer.features(text, types))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "intents": list(self.classifier.model.labels),
+            "features": len(self.classifier.model.vocab),
+            "temperature": self.classifier.temperature,
+            "thresholds": self.params.thresholds.model_dump(),
+            "load_seconds": round(self.report.seconds, 3),
+            "dictionary_from_cache": self.report.dictionary_from_cache,
+            "model_from_cache": self.report.model_from_cache,
+        }
+
+
+def _load_policy_index(
+    cache: CacheDir,
+    config_dir: Path,
+    articles: ArticleFile,
+    tokenizer: Tokenizer,
+    params: ModelParams,
+    lexicon: Lexicon,
+) -> PolicyIndex:
+    """The retrieval index, with the segmented passages read from the cache when possible."""
+    key = fingerprint(config_dir, POLICY_INPUT_FILES, f"{FEATURE_VERSION}/jieba-{jieba.__version__}")
+    name = f"policy-index-{key}.json"
+    doc_terms: list[list[str]] | None = None
+    cached = cache.find(name)
+    if cached is not None:
+        try:
+            loaded = json.loads(cached.read_bytes())
+            if isinstance(loaded, list) and all(
+                isinstance(d, list) and all(isinstance(t, str) for t in d) for d in loaded
+            ):
+                doc_terms = loaded
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable policy index cache %s: %s", cached, exc)
+    index = PolicyIndex(articles, tokenizer, params.retrieval, lexicon.retrieval_stopwords, doc_terms)
+    if doc_terms is None:
+        terms = index.passage_terms(articles)
+        cache.write_bytes(name, json.dumps(terms, ensure_ascii=False).encode())
+        cache.prune("policy-index-", keep=name)
+    return index
+
+
+def _check_length(text: str) -> None:
+    if len(text) > MAX_TEXT:
+        raise TextTooLong(len(text))
