@@ -240,14 +240,12 @@ class Engine:
         if parse.confidence >= settings.intent_threshold:
             await self.dispatch_intent(ctx, parse.intent)
             return
-        candidates = [i for i, p in parse.alternatives if p >= settings.clarify_threshold]
-        candidates = [i for i in candidates if i != "out_of_scope" and intent_handler(i) is not None]
-        if len(candidates) >= 2:
-            labels = self.services.texts.raw("menu.intent_labels")
-            first, second = labels.get(candidates[0]), labels.get(candidates[1])
-            if first and second:
-                await ctx.start_flow("clarify", options={first: candidates[0], second: candidates[1]})
-                return
+        pair = self.services.nlu.clarify(parse)
+        if pair is not None and all(intent_handler(i) is not None for i in pair):
+            question, labels = self.services.nlu.clarify_question(parse) or ("", [])
+            options = dict(zip(labels, pair, strict=False))
+            await ctx.start_flow("clarify", question=question, labels=labels, options=options)
+            return
         await self.dispatch_intent(ctx, "out_of_scope")
 
     async def dispatch_intent(self, ctx: Context, intent: str) -> None:

@@ -69,7 +69,6 @@ class Settings(BaseSettings):
     seed_demo: bool = False
     scheduler_enabled: bool = True
     intent_threshold: float = Field(0.55, gt=0, lt=1)
-    clarify_threshold: float = Field(0.25, ge=0, lt=1)
     global_threshold: float = Field(0.8, gt=0, le=1)
 
     @classmethod

@@ -51,16 +51,39 @@ async def fallback(ctx: Context) -> None:
     if answer is not None:
         ctx.say_key("menu.policy_answer", answer=answer.text, source=answer.source, article=answer.article)
         return
+    if looks_like_question(ctx.text):
+        # An honest "I don't know" with a person on offer beats a wrong guess.
+        ctx.say_key("menu.policy_unknown", [ctx.t("menu.handoff_button"), *menu_labels(ctx)[:3]])
+        return
     ctx.say_key("menu.fallback", [*menu_labels(ctx)])
+
+
+QUESTION_MARKERS = (
+    "？",
+    "?",
+    "吗",
+    "怎么",
+    "什么",
+    "能不能",
+    "可不可以",
+    "多少",
+    "哪",
+    "咋",
+    "是否",
+    "会不会",
+)
+
+
+def looks_like_question(text: str) -> bool:
+    return any(marker in text for marker in QUESTION_MARKERS)
 
 
 class Clarify(Flow):
     name = "clarify"
 
     async def start(self, ctx: Context) -> None:
-        options: dict[str, str] = ctx.data["options"]
-        first, second = list(options)
-        ctx.say_key("menu.clarify", [first, second], first=first, second=second)
+        # Question and labels come from the NLU (config/nlu), the one place intents are named.
+        ctx.say(ctx.data["question"], ctx.data["labels"])
 
     async def on_message(self, ctx: Context) -> bool:
         intent = ctx.data.get("options", {}).get(ctx.text)

@@ -122,3 +122,14 @@ async def test_two_processes_share_users(
             await db.execute(select(func.count(Message.id)).where(Message.direction == "in"))
         ).scalar_one()
     assert users == 1 and inbound == 6
+
+
+async def test_unanswerable_question_says_so_and_offers_a_person(chat: ChatDriver) -> None:
+    await chat.say("你们食堂的红烧肉多少钱一份？")
+    assert "转人工" in chat.choices
+    assert "回答不了" in chat.text or "答不准" in chat.text
+
+
+async def test_policy_question_is_answered_with_its_article(chat: ChatDriver) -> None:
+    await chat.say("线上培训算不算？")
+    assert "第" in chat.text and "条" in chat.text and "依据" in chat.text
