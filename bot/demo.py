@@ -7,7 +7,7 @@ stages and an upcoming class.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.identity import check_digit, hash_id_card, mask_id_card
 from bot.services import Services
+from bot.services.claims import replay
+from bot.services.schedule import WeeklyPattern, sessions_from_pattern
 from bot.settings import CONFIG_DIR, Settings
 from models import (
     AttendanceRecord,
@@ -51,15 +53,6 @@ CLAIM_PATHS: dict[str, list[str]] = {
 def demo_id_card(region_code: str, birth: str, seq: int) -> str:
     first17 = f"{region_code}{birth}{seq:03d}"
     return first17 + check_digit(first17)
-
-
-def class_days(start: date, end: date, weekdays: list[int]) -> list[date]:
-    days, day = [], start
-    while day <= end:
-        if day.weekday() in weekdays:
-            days.append(day)
-        day += timedelta(days=1)
-    return days
 
 
 async def seed_demo(services: Services, *, force: bool = False, path: Path = DEMO_FILE) -> bool:
@@ -112,10 +105,10 @@ async def _load(db: AsyncSession, services: Services, data: dict[str, Any]) -> N
     classes: dict[str, TrainingClass] = {}
     sessions: dict[str, list[ClassSession]] = {}
     for item in data["classes"]:
-        sched = item["schedule"]
+        # Sessions follow the official calendar (holidays skipped, 调休 days worked): bot.services.schedule.
+        pattern = WeeklyPattern.model_validate(item["schedule"])
         start, end = today + timedelta(days=item["start"]), today + timedelta(days=item["end"])
-        days = class_days(start, end, sched["weekdays"])
-        hours = Decimal(str(sched["hours"]))
+        plan = sessions_from_pattern(pattern, start, end, tz=tz)
         inst = institutions[item["institution"]]
         klass = TrainingClass(
             code=item["code"],
@@ -129,27 +122,26 @@ async def _load(db: AsyncSession, services: Services, data: dict[str, Any]) -> N
             status="finished" if end < today else ("running" if start <= today else "approved"),
             start_date=start,
             end_date=end,
-            planned_hours=hours * len(days),
+            planned_hours=plan.total_hours,
             capacity=40,
             address=item.get("address"),
             teacher=item.get("teacher"),
-            schedule=dict(sched),
+            schedule=pattern.to_json(),
             applied_on=start - timedelta(days=12),
             approved_on=start - timedelta(days=8),
         )
         db.add(klass)
         await db.flush()
         classes[item["code"]] = klass
-        begin, finish = time.fromisoformat(sched["start"]), time.fromisoformat(sched["end"])
         rows = [
             ClassSession(
                 class_id=klass.id,
-                session_date=day,
-                starts_at=datetime.combine(day, begin, tz),
-                ends_at=datetime.combine(day, finish, tz),
-                hours=hours,
+                session_date=p.session_date,
+                starts_at=p.starts_at,
+                ends_at=p.ends_at,
+                hours=p.hours,
             )
-            for day in days
+            for p in plan.sessions
         ]
         db.add_all(rows)
         sessions[item["code"]] = rows
@@ -213,9 +205,10 @@ async def _load(db: AsyncSession, services: Services, data: dict[str, Any]) -> N
             db.add(row)
             await db.flush()
             previous = None
+            events = []
             for step, state in enumerate(path):
                 on = submitted + (since - submitted) * step // max(1, len(path) - 1)
-                db.add(
+                events.append(
                     ClaimEvent(
                         claim_id=row.id,
                         from_state=previous,
@@ -226,3 +219,6 @@ async def _load(db: AsyncSession, services: Services, data: dict[str, Any]) -> N
                     )
                 )
                 previous = state
+            # The dates each statutory period runs from, and every due date, as the state machine sets them.
+            replay(row, events)
+            db.add_all(events)

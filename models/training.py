@@ -26,6 +26,7 @@ TRAINING_TYPES = ("enterprise_employee", "key_group", "project")
 CLASS_MODES = ("offline", "online")
 ATTENDANCE_SOURCES = ("chat", "institution")
 ATTENDANCE_STATUSES = ("present", "absent")
+ATTENDANCE_METHODS = ("face", "fingerprint", "manual")
 ENROLLMENT_STATUSES = ("enrolled", "withdrawn", "completed")
 
 
@@ -94,6 +95,13 @@ class ClassSession(Base):
     ends_at: Mapped[datetime]
     hours: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     topic: Mapped[str | None] = mapped_column(String(200))
+    # Progress marks of the attendance jobs (bot.jobs.reminders). The outbox keys
+    # already make every step idempotent; the marks only spare a tick from
+    # redoing finished work, so a crash before a mark is set just repeats a no-op.
+    reminders_created_at: Mapped[datetime | None]
+    nudges_created_at: Mapped[datetime | None]
+    # Set once the attendance warnings have been evaluated after the session ended.
+    settled_at: Mapped[datetime | None]
 
 
 class Enrollment(Base):
@@ -126,6 +134,7 @@ class AttendanceRecord(Base):
         UniqueConstraint("session_id", "trainee_id", "source"),
         CheckConstraint(f"source IN {ATTENDANCE_SOURCES}", name="source"),
         CheckConstraint(f"status IN {ATTENDANCE_STATUSES}", name="status"),
+        CheckConstraint(f"method IS NULL OR method IN {ATTENDANCE_METHODS}", name="method"),
         Index("ix_attendance_trainee", "trainee_id"),
     )
 
@@ -135,8 +144,11 @@ class AttendanceRecord(Base):
     source: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(8), default="present")
     checked_in_at: Mapped[datetime | None]
+    # How the institution captured it: face, fingerprint, manual (None for chat check-ins).
+    method: Mapped[str | None] = mapped_column(String(16))
     recorded_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None]
 
 
 __all__ = [

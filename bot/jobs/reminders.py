@@ -1,0 +1,41 @@
+"""Scheduler wiring of attendance: the morning reminder run and the frequent tick.
+
+The jobs only wake the work up; `bot.services.reminders` holds it. The tick
+also runs once right at start, so reminders missed while the service was
+down (killed during the morning run, say) still go out if their session has
+not ended.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.services import Services
+from bot.services.attendance_config import get_attendance_config
+from bot.services.reminders import create_reminders, tick
+
+if TYPE_CHECKING:
+    from bot.scheduler import Scheduler
+
+
+async def morning_run(services: Services) -> None:
+    await create_reminders(services)
+
+
+async def attendance_tick(services: Services) -> None:
+    await tick(services)
+
+
+def register(scheduler: Scheduler) -> None:
+    cfg = get_attendance_config().reminders
+    scheduler.add(
+        "attendance-reminders", morning_run, "cron", hour=cfg.daily_run.hour, minute=cfg.daily_run.minute
+    )
+    scheduler.add(
+        "attendance-tick",
+        attendance_tick,
+        "interval",
+        minutes=cfg.tick_minutes,
+        next_run_time=datetime.now(scheduler.services.settings.tz),
+    )
