@@ -31,6 +31,14 @@ ROUTE_MODULES = (
     "bot.api.conversations",
     "bot.api.policy",
     "bot.api.admin_broadcasts",
+    "bot.api.admin_staff",
+    "bot.console",
+    "bot.api.openapi",
+    "bot.api.admin_claims",
+    "bot.api.admin_classes",
+    "bot.channels.wechat",
+    "bot.channels.telegram",
+    "bot.outbox.lifecycle",
 )
 
 # Background jobs (the outbox dispatcher, the daily reminders, deadline
@@ -38,6 +46,9 @@ ROUTE_MODULES = (
 JOB_MODULES: tuple[str, ...] = (
     "bot.jobs.broadcasts",
     "bot.jobs.reminders",
+    "bot.jobs.deadlines",
+    "bot.outbox.job",
+    "bot.channels.inbox",
 )
 
 __all__ = ["create_app", "error_middleware", "read_json"]

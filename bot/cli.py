@@ -17,7 +17,11 @@ log = logging.getLogger("bot")
 
 # Modules that add sub-commands: each has `add_commands(subparsers)` and sets
 # `func(settings, args) -> int` as the parser default.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "bot.staff.cli",
+    "bot.channels.cli",
+    "bot.outbox.cli",
+)
 
 Command = Callable[[Settings, argparse.Namespace], int]
 

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES = ("handlers.menu",)
+HANDLER_MODULES = (
+    "handlers.menu",
+    "handlers.attendance",
+    "handlers.binding",
+    "handlers.claims",
+    "handlers.eligibility",
+    "handlers.info",
+)
 
 _loaded = False
 

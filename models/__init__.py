@@ -1,17 +1,21 @@
 """The data model. Importing this package registers every table on `Base.metadata`."""
 
 from models.base import Base, utcnow
+from models.binding import BindCode
+from models.channels import AccessToken, InboundUpdate, Lease
 from models.chat import ChatUser, ConversationState, Message
-from models.claims import Claim, ClaimEvent
+from models.claims import Claim, ClaimEvent, Rectification
 from models.outbox import Broadcast, OutboxMessage
 from models.people import Institution, Trainee
 from models.staff import AuditEntry, StaffAccount
 from models.training import AttendanceRecord, ClassSession, Enrollment, TrainingClass
 
 __all__ = [
+    "AccessToken",
     "AttendanceRecord",
     "AuditEntry",
     "Base",
+    "BindCode",
     "Broadcast",
     "ChatUser",
     "Claim",
@@ -19,9 +23,12 @@ __all__ = [
     "ClassSession",
     "ConversationState",
     "Enrollment",
+    "InboundUpdate",
     "Institution",
+    "Lease",
     "Message",
     "OutboxMessage",
+    "Rectification",
     "StaffAccount",
     "Trainee",
     "TrainingClass",

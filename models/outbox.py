@@ -31,6 +31,24 @@ BROADCAST_STATUSES = ("scheduled", "sending", "done", "cancelled")
 
 
 class OutboxMessage(Base):
+    """One message to one chat user, and what became of it.
+
+    `status` (what producers and the staff console read):
+      pending    waiting for `due_at` (also after a transient error: `due_at` is the retry time)
+      sending    claimed by a dispatcher until `locked_until` (a crash frees it then)
+      sent       delivered; `delivery` says how ("message" or "template"), `sent_at` when
+      skipped    deliberately not sent; `delivery` says why: "outside_window" (WeChat's
+                 48 hours passed and the row has no template), "unreachable" (unsubscribed,
+                 blocked the bot), "expired" (`expires_at` passed), "no_push" (a web or
+                 console user: nothing can reach them later)
+      failed     the platform refused it for good (a bad request); `last_error` says why
+      dead       transient errors `outbox.max_attempts` times in a row; staff may requeue
+      cancelled  withdrawn before sending (a cancelled broadcast)
+    `last_error` keeps the platform's last complaint, also on rows that later succeeded
+    with a fallback. Rows of kind "reply" are already in the transcript (the engine
+    wrote them); every other kind is added to it (`Message`, direction "out") when sent.
+    """
+
     __tablename__ = "outbox"
     __table_args__ = (
         CheckConstraint(f"status IN {OUTBOX_STATUSES}", name="status"),
@@ -39,6 +57,8 @@ class OutboxMessage(Base):
         # The dispatcher's query: due rows by time. Keeping it on an index keeps
         # the cost per tick flat as sent rows pile up.
         Index("ix_outbox_due", "status", "due_at"),
+        # Replies jump the queue (a user waiting for an answer behind a broadcast).
+        Index("ix_outbox_kind_due", "status", "kind", "due_at"),
         Index("ix_outbox_user", "chat_user_id"),
         Index("ix_outbox_broadcast", "broadcast_id", "status"),
     )
@@ -56,8 +76,11 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    # How it went out: "message", "template", or why it did not ("outside_window", "unreachable").
+    # How it went out: "message", "template", or why it did not ("outside_window", "unreachable",
+    # "expired", "no_push"); see the class docstring.
     delivery: Mapped[str | None] = mapped_column(String(24))
+    # Past this moment the message is useless (a check-in reminder after class): skipped, not sent.
+    expires_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"))
@@ -65,12 +88,21 @@ class OutboxMessage(Base):
 
 
 class Broadcast(Base):
-    """A notice from staff to an audience, fanned out into outbox rows."""
+    """A notice from staff to an audience, fanned out into outbox rows.
+
+    Lifecycle: scheduled → sending (fanned out: one outbox row per recipient,
+    key `broadcast:{id}:{chat_user_id}`) → done (no row left pending or
+    sending); cancelled from scheduled or sending marks the pending rows
+    cancelled, so nothing already handed to a platform is sent again. Results
+    are read from the outbox rows (`status`, `delivery`), not copied here.
+    """
 
     __tablename__ = "broadcasts"
     __table_args__ = (
         CheckConstraint(f"status IN {BROADCAST_STATUSES}", name="status"),
         CheckConstraint("target IN ('trainees', 'institutions')", name="target"),
+        CheckConstraint("wechat_fallback IN ('template', 'skip')", name="wechat_fallback"),
+        Index("ix_broadcasts_status_send_at", "status", "send_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,5 +115,15 @@ class Broadcast(Base):
     send_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(12), default="scheduled")
     recipients: Mapped[int | None] = mapped_column(Integer)
+    # WeChat users outside the 48-hour window: a template message ("template") or nothing ("skip").
+    wechat_fallback: Mapped[str] = mapped_column(String(10), default="template")
+    # The sender's scope ({role, region_code, institution_id}); the audience is cut to it at
+    # fan-out time, and it decides which staff may see or cancel the broadcast.
+    scope: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id", ondelete="SET NULL"))
+    # "staff:<id>" or "admin_token": who sent it, also when the account is gone.
+    created_by_actor: Mapped[str] = mapped_column(String(100), default="admin_token")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]

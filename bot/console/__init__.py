@@ -1,0 +1,37 @@
+"""The staff console: server-rendered pages under /console (aiohttp-jinja2, no build step).
+
+A route module (`ROUTE_MODULES`): `setup(app)` installs its own Jinja
+environment under a private key, so another module using aiohttp-jinja2
+cannot clash with it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.console import broadcast_views, views
+from bot.console.page import JINJA_KEY
+
+HERE = Path(__file__).resolve().parent
+
+__all__ = ["setup"]
+
+
+def setup(app: web.Application) -> None:
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        app_key=JINJA_KEY,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals["static_version"] = str(int((HERE / "static" / "console.js").stat().st_mtime))
+    app.router.add_static("/console/static/", HERE / "static", name="console_static")
+    app.add_routes(views.routes)
+    app.add_routes(broadcast_views.routes)

@@ -1,0 +1,148 @@
+"""The delivery parameters (`config/outbox.yaml`) and WeChat templates (`config/wechat_templates.yaml`).
+
+Validated with pydantic when first read, so a typo in the YAML stops the
+service with the key named instead of misbehaving at the first send.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.settings import CONFIG_DIR
+
+OUTBOX_FILE = CONFIG_DIR / "outbox.yaml"
+TEMPLATES_FILE = CONFIG_DIR / "wechat_templates.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DispatcherConfig(_Strict):
+    interval_seconds: float = Field(gt=0)
+    run_budget_seconds: float = Field(gt=0)
+    claim_batch: int = Field(ge=1)
+    claim_lease_seconds: float = Field(gt=0)
+    leader_lease_seconds: float = Field(gt=0)
+    max_in_flight: int = Field(ge=1)
+    request_timeout_seconds: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _leases_outlast_a_send(self) -> DispatcherConfig:
+        # A claim that ran out while its row is still on the wire could let it be sent twice.
+        if self.claim_lease_seconds <= self.request_timeout_seconds:
+            raise ValueError("claim_lease_seconds must be longer than request_timeout_seconds")
+        return self
+
+
+class RetryConfig(_Strict):
+    max_attempts: int = Field(ge=1)
+    base_seconds: float = Field(gt=0)
+    factor: float = Field(ge=1)
+    max_seconds: float = Field(gt=0)
+    jitter: float = Field(ge=0, lt=1)
+    quota_backoff_seconds: float = Field(gt=0)
+
+
+class ChannelPacing(_Strict):
+    rate_per_second: float = Field(gt=0)
+    per_chat_interval_seconds: float = Field(ge=0)
+
+
+class TelegramConfig(ChannelPacing):
+    max_text_chars: int = Field(ge=100, le=4096)
+
+
+class WeChatConfig(ChannelPacing):
+    service_window_hours: float = Field(gt=0)
+    service_window_margin_minutes: float = Field(ge=0)
+    passive_reply_seconds: float = Field(ge=0, lt=5)
+    max_text_bytes: int = Field(ge=100, le=2048)
+    max_xml_bytes: int = Field(ge=1024)
+
+
+class ChannelsConfig(_Strict):
+    telegram: TelegramConfig
+    wechat: WeChatConfig
+
+
+class InboxConfig(_Strict):
+    recover_after_seconds: float = Field(gt=0)
+    recover_interval_seconds: float = Field(gt=0)
+    max_attempts: int = Field(ge=1)
+    retention_days: int = Field(ge=1)
+
+
+class DeliveryConfig(_Strict):
+    dispatcher: DispatcherConfig
+    retry: RetryConfig
+    channels: ChannelsConfig
+    inbox: InboxConfig
+
+    def pacing(self, channel: str) -> ChannelPacing:
+        return getattr(self.channels, channel)  # type: ignore[no-any-return]
+
+
+class Template(_Strict):
+    template_id: str = ""
+    url: str = ""
+    data: dict[str, str]
+
+
+class TemplatesConfig(_Strict):
+    max_value_chars: int = Field(ge=1)
+    templates: dict[str, Template]
+
+    def render(self, payload: dict[str, Any], text: str) -> tuple[str, str, dict[str, Any]] | None:
+        """(template_id, url, data) for an outbox row's `template`, or None when not configured.
+
+        A field the producer did not give renders empty rather than failing the
+        send: the template still tells the user something happened.
+        """
+        template = self.templates.get(str(payload.get("template", "")))
+        if template is None or not template.template_id:
+            return None
+        fields = {str(k): "" if v is None else str(v) for k, v in (payload.get("fields") or {}).items()}
+        fields.setdefault("text", text)
+        values = _Defaulting(fields)
+        data = {
+            name: {"value": fmt.format_map(values)[: self.max_value_chars]}
+            for name, fmt in template.data.items()
+        }
+        url = template.url.format_map(values) if template.url else ""
+        return template.template_id, url, data
+
+
+class _Defaulting(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+@lru_cache(maxsize=1)
+def load_config() -> DeliveryConfig:
+    return DeliveryConfig.model_validate(_read(OUTBOX_FILE))
+
+
+@lru_cache(maxsize=1)
+def load_templates() -> TemplatesConfig:
+    return TemplatesConfig.model_validate(_read(TEMPLATES_FILE))
+
+
+def delivery_config(services: Any) -> DeliveryConfig:
+    """The services' delivery config: the file's, unless a test or a bench put another in `extra`."""
+    config = services.extra.get("delivery_config")
+    return config if isinstance(config, DeliveryConfig) else load_config()
+
+
+def templates_config(services: Any) -> TemplatesConfig:
+    config = services.extra.get("wechat_templates")
+    return config if isinstance(config, TemplatesConfig) else load_templates()
