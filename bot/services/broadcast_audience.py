@@ -253,5 +253,3 @@ async def preview(
         "unreachable": unreachable,
         "by_channel": {ch: by_channel[ch] for ch in PUSH_CHANNELS if ch in by_channel},
     }
-
-

@@ -133,5 +133,3 @@ async def deliveries(
         for r in rows
     ]
     return int(total), items
-
-
