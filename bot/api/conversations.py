@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from bot.auth import authenticate
 from bot.errors import ApiError
-from models import ChatUser, Enrollment, Message, Trainee, TrainingClass
+from bot.staff.scope import chat_user_scope
+from models import ChatUser, Message
 from models.chat import CHANNELS
 
 routes = web.RouteTableDef()
@@ -29,26 +30,11 @@ async def transcript(request: web.Request) -> web.Response:
         ).scalar_one_or_none()
         if user is None:
             raise ApiError(404, "not_found", "没有这个用户")
-        if principal.role != "province_admin":
-            trainee = await db.get(Trainee, user.trainee_id) if user.trainee_id else None
-            institution_ids = set()
-            if trainee is not None:
-                institution_ids = set(
-                    (
-                        await db.execute(
-                            select(TrainingClass.institution_id)
-                            .join(Enrollment, Enrollment.class_id == TrainingClass.id)
-                            .where(Enrollment.trainee_id == trainee.id)
-                        )
-                    ).scalars()
-                )
-            allowed = trainee is not None and (
-                principal.covers_region(trainee.region_code)
-                if principal.role != "institution_operator"
-                else principal.institution_id in institution_ids
-            )
-            if not allowed:
-                raise ApiError(403, "forbidden", "这个用户不在您的管辖范围内")
+        in_scope = (
+            await db.execute(select(ChatUser.id).where(ChatUser.id == user.id, chat_user_scope(principal)))
+        ).first()
+        if in_scope is None:
+            raise ApiError(403, "forbidden", "这个用户不在您的管辖范围内")
         rows = (
             await db.execute(select(Message).where(Message.chat_user_id == user.id).order_by(Message.id))
         ).scalars()

@@ -133,3 +133,43 @@ async def test_unanswerable_question_says_so_and_offers_a_person(chat: ChatDrive
 async def test_policy_question_is_answered_with_its_article(chat: ChatDriver) -> None:
     await chat.say("线上培训算不算？")
     assert "第" in chat.text and "条" in chat.text and "依据" in chat.text
+
+
+async def test_transcript_is_limited_to_the_staff_members_scope(client: TestClient, services: Any) -> None:
+    from bot.auth import hash_token
+    from models import Institution, StaffAccount, Trainee
+
+    async with services.db.session() as db:
+        own = Institution(code="I-OWN", name="甲机构", region_code="220102")
+        other = Institution(code="I-OTHER", name="乙机构", region_code="222401")
+        trainee = Trainee(
+            name="张三", id_card_hash="h1", id_card_masked="220102********0011", region_code="220102"
+        )
+        db.add_all([own, other, trainee])
+        await db.flush()
+        db.add_all(
+            [
+                StaffAccount(
+                    name="长春市", role="city_staff", region_code="220100", token_hash=hash_token("t-city")
+                ),
+                StaffAccount(
+                    name="延边州", role="city_staff", region_code="222400", token_hash=hash_token("t-yb")
+                ),
+                StaffAccount(
+                    name="乙机构",
+                    role="institution_operator",
+                    region_code="222401",
+                    institution_id=other.id,
+                    token_hash=hash_token("t-op"),
+                ),
+            ]
+        )
+        await db.flush()
+        user = ChatUser(channel="web", external_id="scoped", trainee_id=trainee.id)
+        db.add(user)
+    url = "/api/v1/admin/conversations/web/scoped"
+    ok = await client.get(url, headers={"Authorization": "Bearer t-city"})
+    assert ok.status == 200
+    for token in ("t-yb", "t-op"):
+        resp = await client.get(url, headers={"Authorization": f"Bearer {token}"})
+        assert resp.status == 403 and (await resp.json())["error"]["code"] == "forbidden"
