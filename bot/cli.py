@@ -122,5 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # APScheduler logs every run of the 2-second outbox tick at INFO; keep its warnings only.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
     command: Command = args.func
     return command(settings, args)

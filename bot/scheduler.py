@@ -40,6 +40,7 @@ class Scheduler:
             run,
             trigger,
             id=job_id,
+            name=job_id,
             replace_existing=True,
             coalesce=True,
             max_instances=1,
