@@ -220,13 +220,6 @@ async def test_last_day_of_the_calendar_is_400(policy_client: TestClient) -> Non
 # --- through the full application -------------------------------------------
 
 
-def _registered() -> bool:
-    from bot.app import ROUTE_MODULES
-
-    return "bot.api.policy" in ROUTE_MODULES
-
-
-@pytest.mark.skipif(not _registered(), reason="bot.api.policy not yet in bot.app.ROUTE_MODULES")
 async def test_full_app_serves_the_policy_endpoints(client: TestClient) -> None:
     resp = await client.post(ASSESS, json={"profile": {"employment": "employed"}})
     assert resp.status == 200 and (await resp.json())["eligible"] is True
