@@ -56,9 +56,9 @@ class OutboxMessage(Base):
         CheckConstraint("attempts >= 0", name="attempts"),
         # The dispatcher's query: due rows by time. Keeping it on an index keeps
         # the cost per tick flat as sent rows pile up.
-        Index("ix_outbox_due", "status", "due_at"),
+        Index("ix_outbox_due", "status", "due_at", "id"),
         # Replies jump the queue (a user waiting for an answer behind a broadcast).
-        Index("ix_outbox_kind_due", "status", "kind", "due_at"),
+        Index("ix_outbox_kind_due", "status", "kind", "due_at", "id"),
         Index("ix_outbox_user", "chat_user_id"),
         Index("ix_outbox_broadcast", "broadcast_id", "status"),
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 23:27:20.999214
+Create Date: 2026-11-22 00:53:58.283658
 """
 
 from collections.abc import Sequence
@@ -610,8 +610,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_broadcast", ["broadcast_id", "status"], unique=False)
-        batch_op.create_index("ix_outbox_due", ["status", "due_at"], unique=False)
-        batch_op.create_index("ix_outbox_kind_due", ["status", "kind", "due_at"], unique=False)
+        batch_op.create_index("ix_outbox_due", ["status", "due_at", "id"], unique=False)
+        batch_op.create_index("ix_outbox_kind_due", ["status", "kind", "due_at", "id"], unique=False)
         batch_op.create_index("ix_outbox_user", ["chat_user_id"], unique=False)
 
     # ### end Alembic commands ###
