@@ -7,23 +7,18 @@ service with the key named instead of misbehaving at the first send.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from bot.config_file import StrictModel, load_yaml
 from bot.settings import CONFIG_DIR
 
 OUTBOX_FILE = CONFIG_DIR / "outbox.yaml"
 TEMPLATES_FILE = CONFIG_DIR / "wechat_templates.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DispatcherConfig(_Strict):
+class DispatcherConfig(StrictModel):
     interval_seconds: float = Field(gt=0)
     run_budget_seconds: float = Field(gt=0)
     claim_batch: int = Field(ge=1)
@@ -40,7 +35,7 @@ class DispatcherConfig(_Strict):
         return self
 
 
-class RetryConfig(_Strict):
+class RetryConfig(StrictModel):
     max_attempts: int = Field(ge=1)
     base_seconds: float = Field(gt=0)
     factor: float = Field(ge=1)
@@ -49,7 +44,7 @@ class RetryConfig(_Strict):
     quota_backoff_seconds: float = Field(gt=0)
 
 
-class ChannelPacing(_Strict):
+class ChannelPacing(StrictModel):
     rate_per_second: float = Field(gt=0)
     per_chat_interval_seconds: float = Field(ge=0)
 
@@ -66,19 +61,19 @@ class WeChatConfig(ChannelPacing):
     max_xml_bytes: int = Field(ge=1024)
 
 
-class ChannelsConfig(_Strict):
+class ChannelsConfig(StrictModel):
     telegram: TelegramConfig
     wechat: WeChatConfig
 
 
-class InboxConfig(_Strict):
+class InboxConfig(StrictModel):
     recover_after_seconds: float = Field(gt=0)
     recover_interval_seconds: float = Field(gt=0)
     max_attempts: int = Field(ge=1)
     retention_days: int = Field(ge=1)
 
 
-class DeliveryConfig(_Strict):
+class DeliveryConfig(StrictModel):
     dispatcher: DispatcherConfig
     retry: RetryConfig
     channels: ChannelsConfig
@@ -88,13 +83,13 @@ class DeliveryConfig(_Strict):
         return getattr(self.channels, channel)  # type: ignore[no-any-return]
 
 
-class Template(_Strict):
+class Template(StrictModel):
     template_id: str = ""
     url: str = ""
     data: dict[str, str]
 
 
-class TemplatesConfig(_Strict):
+class TemplatesConfig(StrictModel):
     max_value_chars: int = Field(ge=1)
     templates: dict[str, Template]
 
@@ -123,18 +118,14 @@ class _Defaulting(dict[str, str]):
         return ""
 
 
-def _read(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-
-
 @lru_cache(maxsize=1)
 def load_config() -> DeliveryConfig:
-    return DeliveryConfig.model_validate(_read(OUTBOX_FILE))
+    return load_yaml(DeliveryConfig, OUTBOX_FILE)
 
 
 @lru_cache(maxsize=1)
 def load_templates() -> TemplatesConfig:
-    return TemplatesConfig.model_validate(_read(TEMPLATES_FILE))
+    return load_yaml(TemplatesConfig, TEMPLATES_FILE)
 
 
 def delivery_config(services: Any) -> DeliveryConfig:

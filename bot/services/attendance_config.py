@@ -11,53 +11,49 @@ from datetime import time
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from bot.config_file import StrictModel, load_yaml
 from bot.settings import CONFIG_DIR
 
 CONFIG_FILE = CONFIG_DIR / "attendance.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CheckIn(_Strict):
+class CheckIn(StrictModel):
     opens_minutes_before: int = Field(ge=0, le=24 * 60)
 
 
-class Reminders(_Strict):
+class Reminders(StrictModel):
     daily_run: time
     tick_minutes: int = Field(ge=1, le=60)
     batch_sessions: int = Field(ge=1, le=10_000)
 
 
-class Nudge(_Strict):
+class Nudge(StrictModel):
     at_fraction: float = Field(gt=0, lt=1)
 
 
-class Warnings(_Strict):
+class Warnings(StrictModel):
     lookback_hours: int = Field(ge=1)
 
 
-class ClassInfo(_Strict):
+class ClassInfo(StrictModel):
     upcoming_sessions: int = Field(ge=1, le=20)
 
 
-class Imports(_Strict):
+class Imports(StrictModel):
     max_body_bytes: int = Field(ge=1024)
     max_rows: int = Field(ge=1)
     max_class_days: int = Field(ge=1)
 
 
-class ReminderWords(_Strict):
+class ReminderWords(StrictModel):
     default: tuple[str, ...]
     turn_off: tuple[str, ...]
     turn_on: tuple[str, ...]
 
 
-class AttendanceConfig(_Strict):
+class AttendanceConfig(StrictModel):
     check_in: CheckIn
     reminders: Reminders
     nudge: Nudge
@@ -68,7 +64,7 @@ class AttendanceConfig(_Strict):
 
 
 def load_attendance_config(path: Path = CONFIG_FILE) -> AttendanceConfig:
-    return AttendanceConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return load_yaml(AttendanceConfig, path)
 
 
 @lru_cache(maxsize=1)

@@ -12,8 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from bot.config_file import StrictModel, load_yaml
 from bot.policy import get_policy
 from bot.settings import CONFIG_DIR
 from models.staff import STAFF_ROLES
@@ -25,11 +26,7 @@ class ClaimsConfigError(Exception):
     """config/claims.yaml is invalid; the message says where."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Binding(_Strict):
+class Binding(StrictModel):
     max_failures: int = Field(ge=1, le=100)
     lock_minutes: int = Field(ge=1, le=7 * 24 * 60)
     code_length: int = Field(ge=6, le=16)
@@ -46,13 +43,13 @@ class Binding(_Strict):
         return self
 
 
-class MonthlyReport(_Strict):
+class MonthlyReport(StrictModel):
     working_day_of_month: int = Field(ge=1, le=20)
     roles: tuple[str, ...]
     extra_regions: tuple[str, ...] = ()
 
 
-class Reminders(_Strict):
+class Reminders(StrictModel):
     run_at: time
     class_application_working_days_before: tuple[int, ...] = Field(min_length=1)
     claim_submission_working_days_after: tuple[int, ...] = Field(min_length=1)
@@ -82,9 +79,9 @@ class Reminders(_Strict):
         return self
 
 
-class ComplaintLines(_Strict):
+class ComplaintLines(StrictModel):
     default: str = Field(min_length=1)
-    by_region: dict[str, str] = {}
+    by_region: dict[str, str] = Field(default_factory=dict)
 
     def for_region(self, region_code: str | None) -> str:
         """The line of the most specific region prefix that matches, else the default."""
@@ -95,7 +92,7 @@ class ComplaintLines(_Strict):
         return best
 
 
-class ClaimsConfig(_Strict):
+class ClaimsConfig(StrictModel):
     binding: Binding
     reminders: Reminders
     complaint_lines: ComplaintLines
@@ -104,7 +101,7 @@ class ClaimsConfig(_Strict):
 
 def load_claims_config(path: Path = CONFIG_FILE) -> ClaimsConfig:
     try:
-        return ClaimsConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return load_yaml(ClaimsConfig, path)
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise ClaimsConfigError(f"{path}: {exc}") from exc
 

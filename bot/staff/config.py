@@ -5,19 +5,15 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from bot.config_file import StrictModel, load_yaml
 from bot.settings import CONFIG_DIR
 
 CONFIG_FILE = CONFIG_DIR / "broadcasts.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class NoticeConfig(_Strict):
+class NoticeConfig(StrictModel):
     max_title_chars: int = Field(gt=0)
     max_text_chars: int = Field(gt=0)
     max_link_chars: int = Field(gt=0)
@@ -26,11 +22,11 @@ class NoticeConfig(_Strict):
     past_tolerance_seconds: int = Field(ge=0)
 
 
-class JobConfig(_Strict):
+class JobConfig(StrictModel):
     interval_seconds: int = Field(gt=0)
 
 
-class ConsoleConfig(_Strict):
+class ConsoleConfig(StrictModel):
     session_hours: int = Field(gt=0)
     cookie_name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
     page_size: int = Field(gt=0, le=500)
@@ -38,14 +34,14 @@ class ConsoleConfig(_Strict):
     preview_debounce_ms: int = Field(ge=0)
 
 
-class StaffConfig(_Strict):
+class StaffConfig(StrictModel):
     notice: NoticeConfig
     job: JobConfig
     console: ConsoleConfig
 
 
 def load_config(path: Path = CONFIG_FILE) -> StaffConfig:
-    return StaffConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return load_yaml(StaffConfig, path)
 
 
 @lru_cache(maxsize=1)
