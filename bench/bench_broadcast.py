@@ -41,10 +41,10 @@ from aiohttp import web
 from sqlalchemy import func, insert, select, update
 
 from bot.auth import Principal
+from bot.broadcasts import audience as aud
+from bot.broadcasts import sending as svc
 from bot.clock import Clock
 from bot.services import Services
-from bot.services import broadcast_audience as aud
-from bot.services import broadcasts as svc
 from bot.settings import load_settings
 from bot.texts import get_texts
 from models import Broadcast, ChatUser, Enrollment, Institution, OutboxMessage, Trainee, TrainingClass

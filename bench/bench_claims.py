@@ -36,12 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select
 
+from bot.claims.deadlines import deadline_reminders
+from bot.claims.lifecycle import NewClaim, outlook, submit_claims, transition_claims
 from bot.clock import LOCAL_TZ, FrozenClock
 from bot.engine import Engine
 from bot.identity import check_digit, hash_id_card, mask_id_card
-from bot.jobs.deadlines import deadline_reminders
 from bot.services import Services
-from bot.services.claims import NewClaim, outlook, submit_claims, transition_claims
 from bot.settings import load_settings
 from bot.texts import get_texts
 from models import ChatUser, Claim, Enrollment, Institution, StaffAccount, Trainee, TrainingClass

@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import delete, func, insert, select, text, update
 
+from bot.attendance.reminders import create_nudges, create_reminders, settle_ended_sessions, tick
+from bot.attendance.schedule import WeeklyPattern, sessions_from_pattern
 from bot.clock import LOCAL_TZ, FrozenClock
 from bot.services import Services
-from bot.services.reminders import create_nudges, create_reminders, settle_ended_sessions, tick
-from bot.services.schedule import WeeklyPattern, sessions_from_pattern
 from bot.settings import load_settings
 from bot.texts import get_texts
 from models import (

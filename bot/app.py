@@ -44,9 +44,9 @@ ROUTE_MODULES = (
 # Background jobs (the outbox dispatcher, the daily reminders, deadline
 # reminders); each module exposes `register(scheduler)`.
 JOB_MODULES: tuple[str, ...] = (
-    "bot.jobs.broadcasts",
-    "bot.jobs.reminders",
-    "bot.jobs.deadlines",
+    "bot.broadcasts.job",
+    "bot.attendance.job",
+    "bot.claims.deadlines",
     "bot.outbox.job",
     "bot.channels.inbox",
 )

@@ -16,11 +16,11 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.attendance.schedule import WeeklyPattern, sessions_from_pattern
+from bot.claims.lifecycle import replay
 from bot.clock import Clock
 from bot.identity import check_digit, hash_id_card, mask_id_card
 from bot.services import Services
-from bot.services.claims import replay
-from bot.services.schedule import WeeklyPattern, sessions_from_pattern
 from bot.settings import CONFIG_DIR, Settings
 from models import (
     AttendanceRecord,
@@ -36,7 +36,7 @@ from models.db import Database
 
 DEMO_FILE = CONFIG_DIR / "demo" / "demo.yaml"
 
-# The path a claim walks to reach each demo state (see bot.services.claims for the rules).
+# The path a claim walks to reach each demo state (see bot.claims.lifecycle for the rules).
 CLAIM_PATHS: dict[str, list[str]] = {
     "submitted": ["submitted"],
     "under_review": ["submitted", "under_review"],
@@ -105,7 +105,7 @@ async def _load(db: AsyncSession, services: Services, data: dict[str, Any]) -> N
     classes: dict[str, TrainingClass] = {}
     sessions: dict[str, list[ClassSession]] = {}
     for item in data["classes"]:
-        # Sessions follow the official calendar (holidays skipped, 调休 days worked): bot.services.schedule.
+        # Sessions follow the official calendar (holidays skipped, 调休 days worked): bot.attendance.schedule.
         pattern = WeeklyPattern.model_validate(item["schedule"])
         start, end = today + timedelta(days=item["start"]), today + timedelta(days=item["end"])
         plan = sessions_from_pattern(pattern, start, end, tz=tz)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import time
 
+from bot.attendance import formatting as fmt
+from bot.attendance import service as att
+from bot.attendance.config import get_attendance_config
+from bot.attendance.reminders import refresh_user_reminders
+from bot.attendance.schedule import WeeklyPattern
 from bot.policy.attendance import attendance_thresholds
 from bot.policy.params import percent
-from bot.services import attendance as att
-from bot.services import attendance_format as fmt
-from bot.services.attendance_config import get_attendance_config
-from bot.services.reminders import refresh_user_reminders
-from bot.services.schedule import WeeklyPattern
 from handlers.base import Context, Flow, on_intent, register_flow
 from handlers.common import bound_trainee
 from models import ClassSession, Institution, TrainingClass

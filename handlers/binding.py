@@ -17,8 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.identity import hash_id_card, mask_id_card, mask_phone
-from bot.services.binding import (
+from bot.binding.service import (
     CODE_ALPHABET,
     BindOutcome,
     Links,
@@ -29,7 +28,8 @@ from bot.services.binding import (
     normalize_code,
     unbind,
 )
-from bot.services.claims_config import get_claims_config
+from bot.claims.config import get_claims_config
+from bot.identity import hash_id_card, mask_id_card, mask_phone
 from handlers.base import Context, Flow, on_intent, register_flow
 from models import Message
 from nlu.answers import UNRECOGNISED, yes_no

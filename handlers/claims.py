@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.claims.config import get_claims_config
+from bot.claims.formatting import ClaimView, fmt_date, provisional_line, status_block
+from bot.claims.lifecycle import claims_of_trainee
 from bot.policy import get_policy
 from bot.policy.deadlines import compute_deadline
-from bot.services.claims import claims_of_trainee
-from bot.services.claims_config import get_claims_config
-from bot.services.claims_format import ClaimView, fmt_date, provisional_line, status_block
 from handlers.base import Context, on_intent
 from handlers.common import bound_trainee
 from models import Enrollment, Trainee, TrainingClass

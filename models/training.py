@@ -95,7 +95,7 @@ class ClassSession(Base):
     ends_at: Mapped[datetime]
     hours: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     topic: Mapped[str | None] = mapped_column(String(200))
-    # Progress marks of the attendance jobs (bot.jobs.reminders). The outbox keys
+    # Progress marks of the attendance jobs (bot.attendance.job). The outbox keys
     # already make every step idempotent; the marks only spare a tick from
     # redoing finished work, so a crash before a mark is set just repeats a no-op.
     reminders_created_at: Mapped[datetime | None]

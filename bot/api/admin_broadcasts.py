@@ -7,10 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from bot.auth import authenticate
+from bot.broadcasts import audience as aud
+from bot.broadcasts import results as res
+from bot.broadcasts import sending as svc
 from bot.http import read_json
-from bot.services import broadcast_audience as aud
-from bot.services import broadcast_results as res
-from bot.services import broadcasts as svc
 from bot.staff.http import choice, paging
 from models.outbox import BROADCAST_STATUSES
 

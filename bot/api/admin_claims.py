@@ -1,7 +1,7 @@
 """Staff API of subsidy claims, bind codes and rectification letters.
 
 Claims: submit (one, many, or a whole class) and move them through the
-state machine of `bot.services.claims`, one or many at once — batches are
+state machine of `bot.claims.lifecycle`, one or many at once — batches are
 all-or-nothing and answer with a per-claim report. The publicity list of
 第十七条 comes out as CSV (UTF-8 with BOM for Excel) with ID numbers masked.
 
@@ -26,11 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import audit
 from bot.auth import Principal, authenticate
-from bot.errors import ApiError
-from bot.http import read_json
-from bot.services import Services
-from bot.services.binding import issue_code
-from bot.services.claims import (
+from bot.binding.service import issue_code
+from bot.claims.config import get_claims_config
+from bot.claims.formatting import article_of, subsidy_name
+from bot.claims.lifecycle import (
     TRANSITIONS,
     BatchError,
     ClaimError,
@@ -42,8 +41,9 @@ from bot.services.claims import (
     submit_claims,
     transition_claims,
 )
-from bot.services.claims_config import get_claims_config
-from bot.services.claims_format import article_of, subsidy_name
+from bot.errors import ApiError
+from bot.http import read_json
+from bot.services import Services
 from bot.staff.http import paging
 from bot.staff.scope import claim_scope, institution_scope, trainee_scope
 from models import (

@@ -16,11 +16,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from bot.auth import Principal, authenticate, forbidden
-from bot.errors import ApiError
-from bot.services.attendance import class_attendance
-from bot.services.attendance_config import get_attendance_config
-from bot.services.class_import import (
+from bot.attendance.config import get_attendance_config
+from bot.attendance.imports import (
     SECTIONS,
     Importer,
     ImportRejected,
@@ -29,7 +26,10 @@ from bot.services.class_import import (
     parse,
     read_csv,
 )
-from bot.services.class_import import read_json as read_rows
+from bot.attendance.imports import read_json as read_rows
+from bot.attendance.service import class_attendance
+from bot.auth import Principal, authenticate, forbidden
+from bot.errors import ApiError
 from models import AttendanceRecord, ClassSession, Trainee, TrainingClass
 
 routes = web.RouteTableDef()

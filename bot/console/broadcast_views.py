@@ -8,12 +8,12 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
+from bot.broadcasts import audience as aud
+from bot.broadcasts import results as res
+from bot.broadcasts import sending as svc
 from bot.console.page import ID, Page, console_page, labels_of, paging, redirect
 from bot.errors import ApiError
 from bot.policy.params import get_policy
-from bot.services import broadcast_audience as aud
-from bot.services import broadcast_results as res
-from bot.services import broadcasts as svc
 from bot.staff.config import get_config
 from bot.staff.scope import class_scope, institution_scope
 from models import Institution, StaffAccount, TrainingClass

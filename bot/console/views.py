@@ -8,13 +8,13 @@ import secrets
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.attendance.service import class_attendance
 from bot.audit import audit
 from bot.auth import hash_token, principal_for_token
+from bot.broadcasts import sending as svc
 from bot.console.page import ID, JINJA_KEY, NotFound, Page, console_page, labels_of, paging, redirect, secure
 from bot.console.session import clear_cookie, make_cookie, set_cookie
 from bot.errors import ApiError
-from bot.services import broadcasts as svc
-from bot.services.attendance import class_attendance
 from bot.staff import queries
 from models import Institution
 from models.claims import CLAIM_STATES

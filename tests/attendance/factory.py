@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.attendance.schedule import ExplicitSession, WeeklyPattern, explicit_sessions, sessions_from_pattern
 from bot.clock import LOCAL_TZ
 from bot.identity import check_digit, hash_id_card, mask_id_card
-from bot.services.schedule import ExplicitSession, WeeklyPattern, explicit_sessions, sessions_from_pattern
 from models import ChatUser, ClassSession, Enrollment, Institution, Trainee, TrainingClass
 
 _seq = itertools.count(1)

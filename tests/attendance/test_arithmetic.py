@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from bot.attendance.service import Mark, SessionSlot, compute
 from bot.clock import LOCAL_TZ
-from bot.services.attendance import Mark, SessionSlot, compute
 
 T0 = datetime(2026, 11, 2, 8, 30, tzinfo=LOCAL_TZ)
 

@@ -6,10 +6,10 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from bot.attendance.service import class_attendance
 from bot.clock import LOCAL_TZ, FrozenClock
 from bot.demo import seed_demo
 from bot.services import Services
-from bot.services.attendance import class_attendance
 from models import ClassSession, TrainingClass
 
 

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.attendance.job import attendance_tick, morning_run
 from bot.clock import LOCAL_TZ, FrozenClock
-from bot.jobs.reminders import attendance_tick, morning_run
 from bot.scheduler import Scheduler
 from bot.services import Services
 from models import AttendanceRecord, ClassSession, OutboxMessage
@@ -92,7 +92,7 @@ async def test_class_info_shows_place_teacher_and_next_sessions(
 
 
 async def test_scheduler_registers_the_attendance_jobs(services: Services) -> None:
-    sched = Scheduler(services, ("bot.jobs.reminders",))
+    sched = Scheduler(services, ("bot.attendance.job",))
     assert {"attendance-reminders", "attendance-tick"} <= set(sched.job_ids())
     job = sched._aps.get_job("attendance-reminders")
     assert str(job.trigger).startswith("cron[") and "hour='5'" in str(job.trigger)

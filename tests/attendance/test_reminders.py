@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from bot.attendance import config as cfg_module
+from bot.attendance.reminders import create_nudges, create_reminders, tick
 from bot.clock import LOCAL_TZ, FrozenClock
 from bot.services import Services
-from bot.services import attendance_config as cfg_module
-from bot.services.reminders import create_nudges, create_reminders, tick
 from models import ChatUser, ClassSession, OutboxMessage, TrainingClass
 from models.db import Database
 from tests.attendance import factory
@@ -162,7 +162,7 @@ async def test_killed_during_the_morning_run_then_restarted(
             "reminders": cfg_module.get_attendance_config().reminders.model_copy(update={"batch_sessions": 1})
         }
     )
-    monkeypatch.setattr("bot.services.reminders.get_attendance_config", lambda: small)
+    monkeypatch.setattr("bot.attendance.reminders.get_attendance_config", lambda: small)
     clock.set(at(11, 23, 5, 0))
     crashing = Services(services.settings, services.db, CrashingTexts(services.texts, 2), clock, services.nlu)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError):

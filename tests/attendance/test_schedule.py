@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from bot.services.schedule import ExplicitSession, WeeklyPattern, explicit_sessions, sessions_from_pattern
+from bot.attendance.schedule import ExplicitSession, WeeklyPattern, explicit_sessions, sessions_from_pattern
 
 
 def days(weekdays: tuple[int, ...], start: date, end: date, **kw: object) -> list[date]:

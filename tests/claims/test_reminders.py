@@ -13,8 +13,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from bot.claims.deadlines import current_point_after, current_point_before, deadline_reminders
 from bot.clock import LOCAL_TZ, FrozenClock
-from bot.jobs.deadlines import current_point_after, current_point_before, deadline_reminders
 from bot.services import Services
 from models import OutboxMessage, StaffAccount
 from models.db import Database

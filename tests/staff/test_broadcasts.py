@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select, update
 
+from bot.broadcasts.sending import run_due
 from bot.clock import FrozenClock
-from bot.services.broadcasts import run_due
 from models import AuditEntry, Broadcast, OutboxMessage
 from tests.staff.world import World
 
@@ -328,5 +328,5 @@ async def test_the_broadcast_job_is_scheduled(services: Any) -> None:
     from bot.app import JOB_MODULES
     from bot.scheduler import Scheduler
 
-    assert "bot.jobs.broadcasts" in JOB_MODULES
-    assert "broadcasts" in Scheduler(services, ("bot.jobs.broadcasts",)).job_ids()
+    assert "bot.broadcasts.job" in JOB_MODULES
+    assert "broadcasts" in Scheduler(services, ("bot.broadcasts.job",)).job_ids()

@@ -9,8 +9,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from bot.broadcasts.sending import run_due
 from bot.outbox import get_dispatcher
-from bot.services.broadcasts import run_due
 from models import ChatUser, Enrollment, OutboxMessage, Trainee
 from tests.fakes.fake_telegram import FakeTelegram
 from tests.fakes.fake_wechat import FakeWeChat

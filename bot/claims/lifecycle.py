@@ -514,7 +514,7 @@ async def notify_trainees(
     db: AsyncSession, services: Services, pairs: Sequence[tuple[Claim, ClaimEvent]]
 ) -> int:
     """Tell every reachable chat account of each trainee about the step (idempotent per event)."""
-    from bot.services.claims_format import ClaimView, notification
+    from bot.claims.formatting import ClaimView, notification
 
     if not pairs:
         return 0

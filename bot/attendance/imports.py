@@ -26,20 +26,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.audit import audit
-from bot.auth import Principal
-from bot.identity import hash_id_card, mask_id_card, normalize_id_card
-from bot.policy import get_policy
-from bot.services import Services
-from bot.services.attendance_config import get_attendance_config
-from bot.services.reminders import warn_class
-from bot.services.schedule import (
+from bot.attendance.config import get_attendance_config
+from bot.attendance.reminders import warn_class
+from bot.attendance.schedule import (
     ExplicitSession,
     WeeklyPattern,
     explicit_sessions,
     sessions_from_pattern,
     sync_sessions,
 )
+from bot.audit import audit
+from bot.auth import Principal
+from bot.identity import hash_id_card, mask_id_card, normalize_id_card
+from bot.policy import get_policy
+from bot.services import Services
 from models import (
     AttendanceRecord,
     ChatUser,

@@ -1,10 +1,10 @@
-"""Fan out scheduled broadcasts when due; close finished ones (see bot.services.broadcasts)."""
+"""Fan out scheduled broadcasts when due; close finished ones (see bot.broadcasts.sending)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.services.broadcasts import run_due
+from bot.broadcasts.sending import run_due
 from bot.staff.config import get_config
 
 

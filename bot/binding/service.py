@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import audit
-from bot.services.claims_config import Binding, get_claims_config
+from bot.claims.config import Binding, get_claims_config
 from models import BindCode, ChatUser, Institution, StaffAccount, Trainee
 
 # Letters and digits that cannot be misread for one another (no 0/O, 1/I/L).

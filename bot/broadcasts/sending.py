@@ -6,8 +6,8 @@ leaves either nothing (the job tries again) or every row, and the keys
 `broadcast:{id}:{chat_user_id}` make a second attempt add nothing. The
 dispatcher paces delivery; cancelling marks the rows still pending as
 cancelled, so a row already handed to a platform is never sent twice.
-Who receives a notice is `bot.services.broadcast_audience`; what became of each
-message, `bot.services.broadcast_results`.
+Who receives a notice is `bot.broadcasts.audience`; what became of each
+message, `bot.broadcasts.results`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import audit
 from bot.auth import Principal, forbidden
-from bot.outbox import kick
-from bot.services.broadcast_audience import (
+from bot.broadcasts.audience import (
     Audience,
     api_error,
     check_audience,
@@ -32,7 +31,8 @@ from bot.services.broadcast_audience import (
     parse_audience,
     recipients_query,
 )
-from bot.services.broadcast_results import OPEN_STATUSES
+from bot.broadcasts.results import OPEN_STATUSES
+from bot.outbox import kick
 from bot.staff.config import get_config
 from bot.texts import Texts
 from models import Broadcast, ChatUser, OutboxMessage

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.broadcast_audience import PUSH_CHANNELS
+from bot.broadcasts.audience import PUSH_CHANNELS
 from models import Broadcast, ChatUser, Institution, OutboxMessage, Trainee
 
 # Result categories of one delivery, in display order.

@@ -31,12 +31,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.attendance import formatting as fmt
+from bot.attendance.config import AttendanceConfig, get_attendance_config
+from bot.attendance.service import TraineeAttendance, class_attendance
 from bot.policy.attendance import attendance_thresholds
 from bot.policy.params import percent
 from bot.services import Services
-from bot.services import attendance_format as fmt
-from bot.services.attendance import TraineeAttendance, class_attendance
-from bot.services.attendance_config import AttendanceConfig, get_attendance_config
 from bot.texts import Texts
 from models import AttendanceRecord, ChatUser, ClassSession, Enrollment, OutboxMessage, Trainee, TrainingClass
 

@@ -1,6 +1,6 @@
 """Scheduler wiring of attendance: the morning reminder run and the frequent tick.
 
-The jobs only wake the work up; `bot.services.reminders` holds it. The tick
+The jobs only wake the work up; `bot.attendance.reminders` holds it. The tick
 also runs once right at start, so reminders missed while the service was
 down (killed during the morning run, say) still go out if their session has
 not ended.
@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.attendance.config import get_attendance_config
+from bot.attendance.reminders import create_reminders, tick
 from bot.services import Services
-from bot.services.attendance_config import get_attendance_config
-from bot.services.reminders import create_reminders, tick
 
 if TYPE_CHECKING:
     from bot.scheduler import Scheduler

@@ -29,13 +29,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.auth import Principal
+from bot.claims.config import get_claims_config
+from bot.claims.formatting import article_of, fmt_date, provisional_line, subsidy_name
+from bot.claims.lifecycle import DUE_EVENT, OVERDUE_STATES
 from bot.outbox import enqueue
 from bot.policy import get_calendar, get_policy
 from bot.policy.deadlines import compute_deadline
 from bot.services import Services
-from bot.services.claims import DUE_EVENT, OVERDUE_STATES
-from bot.services.claims_config import get_claims_config
-from bot.services.claims_format import article_of, fmt_date, provisional_line, subsidy_name
 from models import ChatUser, Claim, Enrollment, Institution, Rectification, StaffAccount, TrainingClass
 
 if TYPE_CHECKING:
