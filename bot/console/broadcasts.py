@@ -29,8 +29,7 @@ routes = web.RouteTableDef()
 @console_page()
 async def broadcasts(request: web.Request, page: Page) -> web.StreamResponse:
     limit, offset = paging(request)
-    async with page.services.db.session() as db:
-        items = await svc.list_visible(db, page.principal, limit=limit + 1, offset=offset)
+    items = await page.scoped(svc.list_visible, limit=limit + 1, offset=offset)
     return page.render(
         "broadcasts.html", items=items[:limit], offset=offset, limit=limit, has_more=len(items) > limit
     )
