@@ -133,16 +133,7 @@ async def _load(db: AsyncSession, services: Services, data: dict[str, Any]) -> N
         db.add(klass)
         await db.flush()
         classes[item["code"]] = klass
-        rows = [
-            ClassSession(
-                class_id=klass.id,
-                session_date=p.session_date,
-                starts_at=p.starts_at,
-                ends_at=p.ends_at,
-                hours=p.hours,
-            )
-            for p in plan.sessions
-        ]
+        rows = [p.row(klass.id) for p in plan.sessions]
         db.add_all(rows)
         sessions[item["code"]] = rows
     await db.flush()

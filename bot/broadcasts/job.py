@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.broadcasts.config import get_config
 from bot.broadcasts.results import OPEN_STATUSES
 from bot.broadcasts.sending import fan_out
-from bot.staff.config import get_config
 from models import Broadcast, OutboxMessage
 
 

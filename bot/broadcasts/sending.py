@@ -31,8 +31,8 @@ from bot.broadcasts.audience import (
     parse_audience,
     recipients_query,
 )
+from bot.broadcasts.config import get_config
 from bot.outbox import kick
-from bot.staff.config import get_config
 from bot.texts import Texts
 from models import Broadcast, ChatUser, OutboxMessage
 from models.base import JSONType, UTCDateTime

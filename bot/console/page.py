@@ -19,9 +19,9 @@ import jinja2
 from aiohttp import web
 
 from bot.auth import Principal, principal_for_token_hash
+from bot.console.config import get_config
 from bot.console.session import csrf_ok, csrf_token, read_cookie
 from bot.errors import ApiError
-from bot.staff.config import get_config
 from bot.staff.http import Staff
 from bot.staff.scope import OutOfScope
 
@@ -107,7 +107,7 @@ def console_page(*, json: bool = False) -> Callable[[Handler], Callable[[web.Req
         async def wrapped(request: web.Request) -> web.StreamResponse:
             settings, services = request.app["settings"], request.app["services"]
             texts = services.texts
-            cookie = request.cookies.get(get_config().console.cookie_name)
+            cookie = request.cookies.get(get_config().cookie_name)
             token_hash = read_cookie(settings, cookie)
             principal = await principal_for_token_hash(services, token_hash) if token_hash else None
             if principal is None or cookie is None:
@@ -154,4 +154,4 @@ def int_query(request: web.Request, name: str, default: int = 0) -> int:
 
 
 def paging(request: web.Request) -> tuple[int, int]:
-    return get_config().console.page_size, int_query(request, "offset")
+    return get_config().page_size, int_query(request, "offset")
