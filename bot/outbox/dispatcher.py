@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from sqlalchemy import func, insert, literal, select, update
 
+from bot.ops import metrics
 from bot.outbox.claims import claim_due, free_expired_claims, skip_unpushable
 from bot.outbox.config import ChannelPacing, DeliveryConfig, delivery_config, templates_config
 from bot.outbox.errors import QuotaExceeded, RateLimited, Rejected, SendError, Transient, Unreachable
@@ -570,6 +571,7 @@ class ChannelRunner:
 
     async def _rate_limited(self, job: Job, exc: RateLimited) -> None:
         self.stats.rate_limited += 1
+        metrics.retry_after(self.channel, exc.retry_after)
         log.warning("outbox %s: rate limited (%s); waiting %.1fs", self.channel, exc, exc.retry_after)
         self.pacer.pause_chat(job.external_id, exc.retry_after)
         self.pacer.pause_all(min(exc.retry_after, 1.0))
@@ -586,6 +588,7 @@ class ChannelRunner:
         retry_at = self.now() + timedelta(seconds=backoff_seconds(attempts, self.config))
         await self._break_chat(job, retry_at, str(exc))
         self.stats.retried += 1
+        metrics.send(self.channel, "retry")
         await self._update(job, status="pending", due_at=retry_at, attempts=attempts, last_error=str(exc))
 
     async def _unreachable(self, job: Job, exc: Unreachable) -> None:
@@ -664,6 +667,7 @@ class ChannelRunner:
                         created_at=now,
                     )
                 )
+        metrics.send(self.channel, delivery if status == "skipped" and delivery == "unreachable" else status)
         counter = {"sent": "sent", "skipped": "skipped", "failed": "failed", "dead": "dead"}.get(status)
         if counter:
             setattr(self.stats, counter, getattr(self.stats, counter) + 1)
