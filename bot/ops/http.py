@@ -21,7 +21,7 @@ from aiohttp import web
 from bot.errors import ApiError
 from bot.ops import metrics
 from bot.ops.gauges import database_gauges
-from bot.ops.logging import REQUEST_ID, access_log
+from bot.ops.logging import REQUEST_ID, access_log, install_record_factory, install_scheduler_filter
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -123,3 +123,5 @@ async def home(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     """Mount the request middleware first, so it wraps every other one."""
     app.middlewares.insert(0, request_middleware)
+    install_record_factory()
+    install_scheduler_filter()

@@ -32,6 +32,21 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in record.__dict__.items() if k not in _SKIP}
 
 
+def install_record_factory() -> None:
+    """Stamp the request id on each record when it is made, in the context that made it."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, "stamps_request_id", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        record.request_id = REQUEST_ID.get()
+        return record
+
+    factory.stamps_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 class RequestIdFilter(logging.Filter):
     """Stamps the current request id (and, for text, the extra fields) on every record."""
 
@@ -91,6 +106,7 @@ def configure(level: str = "INFO", fmt: str = "text", stream: Any = None) -> Non
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    install_record_factory()
     install_scheduler_filter()
     # APScheduler logs each run of every job at INFO ("Running job …", "executed successfully").
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))

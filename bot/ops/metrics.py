@@ -108,6 +108,8 @@ def send(channel: str, result: str) -> None:
 
 
 def retry_after(channel: str, seconds: float) -> None:
+    """A 429 (or WeChat's "too fast"): counted as a send result and as a pause."""
+    SENDS.labels(channel, "rate_limited").inc()
     RETRY_AFTER.labels(channel).inc()
     RETRY_AFTER_SECONDS.labels(channel).inc(max(0.0, seconds))
 
