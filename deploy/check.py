@@ -29,7 +29,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -151,7 +150,7 @@ async def run(report: Report, tmp: Path) -> None:
     await admin.execute(f'CREATE DATABASE "{dbname}"')
     await admin.close()
     db_url = "postgresql+asyncpg://" + PG.split("://", 1)[1].rsplit("/", 1)[0] + f"/{dbname}"
-    procs: list[subprocess.Popen[bytes]] = []
+    procs: list[asyncio.subprocess.Process] = []
     runner: web.AppRunner | None = None
     try:
         fake = FakeWeChat()
@@ -175,7 +174,8 @@ async def run(report: Report, tmp: Path) -> None:
             PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
             SEED_DEMO="false",
         )
-        seeded = subprocess.run(
+        seeded = await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, "-m", "bot", "seed-demo"],
             cwd=ROOT,
             env={**base_env, "BOT_DATA_DIR": str(tmp / "seed")},
@@ -196,8 +196,8 @@ async def run(report: Report, tmp: Path) -> None:
                 "SCHEDULER_ENABLED": str(i == 1).lower(),
             }
             procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                await asyncio.create_subprocess_exec(
+                    *[sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
                     cwd=ROOT,
                     env=env,
                     stdout=log,
@@ -213,24 +213,29 @@ async def run(report: Report, tmp: Path) -> None:
         prefix.mkdir()
         port = free_port()
         conf = nginx_conf(prefix, port, ports)
-        test = subprocess.run(
-            [nginx, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True
+        test = await asyncio.to_thread(
+            subprocess.run, [nginx, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True
         )
         if not report.check(
             test.returncode == 0, "nginx accepts the shipped snippets (nginx -t)", test.stderr[-300:]
         ):
             return
-        procs.append(subprocess.Popen([nginx, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"]))
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                nginx, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"
+            )
+        )
         front = f"http://127.0.0.1:{port}"
         report.check(await wait_http(f"{front}/healthz", 15), "nginx up in front of them", front)
         await drive(report, front, ports, fake, logs)
     finally:
         for proc in reversed(procs):
-            proc.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
         for proc in procs:
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
                 proc.kill()
         if runner is not None:
             await runner.cleanup()
