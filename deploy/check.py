@@ -217,7 +217,9 @@ async def run(report: Report, tmp: Path) -> None:
             subprocess.run, [nginx, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True
         )
         if not report.check(
-            test.returncode == 0, "nginx accepts the shipped snippets (nginx -t)", test.stderr[-300:]
+            test.returncode == 0,
+            "nginx accepts the shipped snippets (nginx -t)",
+            "" if test.returncode == 0 else test.stderr[-300:],
         ):
             return
         procs.append(
@@ -302,9 +304,8 @@ async def drive(report: Report, front: str, ports: list[int], fake: FakeWeChat, 
             "a second WeChat message answered passively within WeChat's 5 s",
             f"{replies[1][2]:.0f} ms",
         )
-        async with http.post(
-            f"{front}/wechat", params=signed("1", "1"), data=text_xml("x", 1).encode()
-        ) as resp:
+        forged = {**signed(str(int(time.time())), "1"), "signature": "0" * 40}
+        async with http.post(f"{front}/wechat", params=forged, data=text_xml("x", 1).encode()) as resp:
             report.check(resp.status == 403, "a forged WeChat signature is refused (403)", str(resp.status))
 
         notice = {"title": "停课通知", "text": "部署检查:明天停课一天。", "audience": {"channel": "wechat"}}
@@ -379,7 +380,11 @@ def main() -> int:
             for log in Path(tmp).glob("app*.log"):
                 print(f"--- {log.name} (last lines)\n" + "\n".join(log.read_text().splitlines()[-15:]))
     seconds = time.monotonic() - report.started
-    print(f"deploy-check: {report.passed} passed, {report.failed} failed in {seconds:.0f} s")
+    total = report.passed + report.failed
+    if report.failed:
+        print(f"deploy-check FAILED: {report.failed} of {total} checks failed ({seconds:.0f} s)")
+    else:
+        print(f"deploy-check passed: all {total} checks ({seconds:.0f} s)")
     return 1 if report.failed else 0
 
 
