@@ -129,3 +129,25 @@ async def test_retry_after_pause_is_counted(
     async with services.db.session() as db:
         row = (await db.execute(select(OutboxMessage))).scalar_one()
     assert row.status == "pending"  # waits for the pause, not lost
+
+
+async def test_forced_token_refresh_is_counted_apart(
+    client: TestClient, services: Services, fake_wechat: FakeWeChat
+) -> None:
+    status, _ = await post_plain(client, text_xml("o-token", "你好", 881020))
+    assert status == 200
+    async with services.db.session() as db:
+        uid = (await db.execute(select(ChatUser.id).where(ChatUser.external_id == "o-token"))).scalar_one()
+        await enqueue(db, key="k:1", chat_user_id=uid, kind="nudge", text="一", due_at=services.clock.now())
+    await dispatch(services)
+    before = await scrape(client)
+    # WeChat refuses the token it still hands out: only a forced refresh helps.
+    fake_wechat.fail_next(40001)
+    async with services.db.session() as db:
+        await enqueue(db, key="k:2", chat_user_id=uid, kind="nudge", text="二", due_at=services.clock.now())
+    await dispatch(services)
+    after = await scrape(client)
+    forced = value(after, "bot_token_refreshes_total", channel="wechat", kind="forced")
+    assert forced - value(before, "bot_token_refreshes_total", channel="wechat", kind="forced") == 1
+    assert fake_wechat.token_requests[-1] is True
+    assert [text for openid, text in fake_wechat.texts if openid == "o-token"][-1].startswith("二")
