@@ -8,17 +8,17 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-# The pinned versions of requirements.lock first (reproducible installs), then the
+# The pinned versions of requirements-dev.lock first (reproducible installs), then the
 # project itself; if the lock is missing, stale or does not install here, the
 # lower bounds of pyproject.toml decide and a note says so.
-$(STAMP): pyproject.toml $(wildcard requirements.lock)
+$(STAMP): pyproject.toml $(wildcard requirements-dev.lock)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	@$(PY) deploy/lockfile.py check || true
-	@if [ -f requirements.lock ]; then \
-		$(PY) -m pip install -q -r requirements.lock \
-		|| echo "note: requirements.lock did not install here; using pyproject.toml's lower bounds"; \
+	@if [ -f requirements-dev.lock ]; then \
+		$(PY) -m pip install -q -r requirements-dev.lock \
+		|| echo "note: requirements-dev.lock did not install here; using pyproject.toml's lower bounds"; \
 	fi
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
@@ -27,10 +27,12 @@ $(STAMP): pyproject.toml $(wildcard requirements.lock)
 lock:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q pip-tools
-	$(VENV)/bin/pip-compile -q --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(VENV)/bin/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
 		--output-file requirements.lock pyproject.toml
+	$(VENV)/bin/pip-compile -q --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements-dev.lock pyproject.toml
 	$(PY) deploy/lockfile.py stamp
-	@echo "requirements.lock updated; make install uses it"
+	@echo "requirements.lock (runtime, the Docker image) and requirements-dev.lock (make install) updated"
 
 # Serve on the embedded SQLite default with the demo data (loaded once); prints,
 # when ready, the URL, a console token and demo trainees with bind codes.

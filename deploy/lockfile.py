@@ -1,9 +1,11 @@
-"""The lock file's link to pyproject.toml: `make lock` stamps it, `make install` checks it.
+"""The lock files' link to pyproject.toml: `make lock` stamps them, `make install` checks.
 
-requirements.lock pins every package (pip-compile output). Its first line
-records a hash of the dependency lists in pyproject.toml, so an install after
-someone added a dependency without re-locking says so (and still installs:
-`pip install -e .` then brings the new package at its lower bound or newer).
+requirements.lock pins the runtime packages (the Docker image installs it),
+requirements-dev.lock those plus the dev tools (`make install`); both are
+pip-compile output. Their first line records a hash of the dependency lists
+in pyproject.toml, so an install after someone added a dependency without
+re-locking says so (and still installs: `pip install -e .` then brings the
+new package at its lower bound or newer).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCK = ROOT / "requirements.lock"
+LOCKS = (ROOT / "requirements.lock", ROOT / "requirements-dev.lock")
 PREFIX = "# pyproject-dependencies-sha256: "
 
 
@@ -29,22 +31,24 @@ def digest() -> str:
 
 
 def stamp() -> None:
-    body = [line for line in LOCK.read_text(encoding="utf-8").splitlines() if not line.startswith(PREFIX)]
-    LOCK.write_text("\n".join([PREFIX + digest(), *body]) + "\n", encoding="utf-8")
+    for lock in LOCKS:
+        body = [line for line in lock.read_text(encoding="utf-8").splitlines() if not line.startswith(PREFIX)]
+        lock.write_text("\n".join([PREFIX + digest(), *body]) + "\n", encoding="utf-8")
 
 
 def check() -> int:
-    if not LOCK.exists():
-        print("note: no requirements.lock; installing from the lower bounds in pyproject.toml (make lock)")
-        return 1
-    first = LOCK.read_text(encoding="utf-8").split("\n", 1)[0]
-    if first != PREFIX + digest():
-        print(
-            "note: pyproject.toml's dependencies changed since requirements.lock was made; "
-            "installing the lock, then what pyproject.toml adds. Run `make lock` and commit it."
-        )
-        return 1
-    return 0
+    stale = 0
+    for lock in LOCKS:
+        if not lock.exists():
+            print(f"note: no {lock.name}; installing from the lower bounds in pyproject.toml (make lock)")
+            stale += 1
+        elif lock.read_text(encoding="utf-8").split("\n", 1)[0] != PREFIX + digest():
+            print(
+                f"note: pyproject.toml's dependencies changed since {lock.name} was made; installing "
+                "the lock, then what pyproject.toml adds. Run `make lock` and commit the locks."
+            )
+            stale += 1
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":
