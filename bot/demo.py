@@ -156,7 +156,7 @@ async def ensure_drop_in(
             starts_at=begin,
             ends_at=end,
             hours=hours,
-            topic="体验课(演示)",
+            topic=spec.get("topic"),
         )
     )
     klass.planned_hours = Decimal(str(klass.planned_hours)) + hours
