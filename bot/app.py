@@ -11,9 +11,10 @@ import logging
 
 from aiohttp import web
 
-from bot.clock import Clock
+from bot.clock import Clock, make_clock
 from bot.engine import Engine
 from bot.http import error_middleware, read_json
+from bot.ops.metrics import TimedNLU, mark_process_dead
 from bot.services import LanguageUnderstanding, Services
 from bot.settings import Settings
 from bot.texts import get_texts
@@ -44,6 +45,7 @@ ROUTE_MODULES = (
     "bot.channels.wechat",
     "bot.channels.telegram",
     "bot.outbox.lifecycle",
+    "bot.ops.http",
 )
 
 # Background jobs (the outbox dispatcher, the daily reminders, deadline
@@ -83,13 +85,14 @@ def create_app(
         settings=settings,
         db=db,
         texts=get_texts(),
-        clock=clock or Clock(settings.tz),
-        nlu=nlu or load_nlu(settings),
+        clock=clock or make_clock(settings),
+        nlu=TimedNLU(nlu or load_nlu(settings)),
     )
     app["settings"] = settings
     app["services"] = services
     app["engine"] = Engine(services)
     app["scheduler"] = None
+    app["demo"] = None
 
     for name in ROUTE_MODULES:
         module = importlib.import_module(name)
@@ -102,9 +105,9 @@ def create_app(
         if migrate:
             await db.migrate()
         if settings.seed_demo:
-            from bot.demo import seed_demo
+            from bot.demo import prepare_demo
 
-            await seed_demo(services)
+            app["demo"] = await prepare_demo(services)
         run_scheduler = settings.scheduler_enabled if scheduler is None else scheduler
         if run_scheduler:
             from bot.scheduler import Scheduler
@@ -117,6 +120,7 @@ def create_app(
         if app["scheduler"] is not None:
             app["scheduler"].shutdown()
         await db.dispose()
+        mark_process_dead()
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)

@@ -37,8 +37,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     log.info(
         "serving on http://%s:%s (database %s)", host, port, "SQLite" if settings.is_sqlite else "PostgreSQL"
     )
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+    def ready(_: str) -> None:
+        from bot.ops.banner import ready_lines
+
+        url = f"http://{'localhost' if host in ('0.0.0.0', '::', '') else host}:{port}"
+        texts = app["services"].texts
+        print("\n".join(ready_lines(texts, url, app["demo"], str(settings.bot_data_dir))), flush=True)
+
+    web.run_app(app, host=host, port=port, print=ready, access_log=None)
     return 0
+
+
+def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.ops.doctor import run_doctor
+
+    return asyncio.run(run_doctor(settings))
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -67,7 +81,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import load_nlu
     from bot.channels.console import run_console
-    from bot.clock import Clock
+    from bot.clock import make_clock
     from bot.engine import Engine
     from bot.services import Services
     from bot.texts import get_texts
@@ -77,7 +91,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
         db = Database(settings.db_url)
         try:
             await db.migrate()
-            services = Services(settings, db, get_texts(), Clock(settings.tz), load_nlu(settings))
+            services = Services(settings, db, get_texts(), make_clock(settings), load_nlu(settings))
             await run_console(Engine(services), args.user)
         finally:
             await db.dispose()
@@ -109,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_seed_demo)
 
+    p = sub.add_parser("doctor", help="check settings, database, Redis, channels, calendar and files")
+    p.set_defaults(func=cmd_doctor)
+
     p = sub.add_parser("chat", help="chat with the bot in this terminal")
     p.add_argument("--user", default="console-user", help="the chat identity to use")
     p.set_defaults(func=cmd_chat)
@@ -129,10 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"配置错误 / bad settings:\n{exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    # APScheduler logs every run of the 2-second outbox tick at INFO; keep its warnings only.
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    from bot.ops.logging import configure
+
+    configure(settings.log_level, settings.log_format)
     command: Command = args.func
     return command(settings, args)

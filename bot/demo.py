@@ -7,8 +7,9 @@ stages and an upcoming class.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from decimal import Decimal
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +17,23 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.attendance.config import get_attendance_config
 from bot.attendance.schedule import WeeklyPattern, sessions_from_pattern
+from bot.binding.service import issue_code
 from bot.claims.states import replay
-from bot.clock import Clock
+from bot.clock import make_clock
 from bot.identity import check_digit, hash_id_card, mask_id_card
 from bot.services import Services
 from bot.settings import CONFIG_DIR, Settings
 from models import (
     AttendanceRecord,
+    BindCode,
     Claim,
     ClaimEvent,
     ClassSession,
     Enrollment,
     Institution,
+    StaffAccount,
     Trainee,
     TrainingClass,
 )
@@ -64,13 +69,155 @@ async def seed_demo(services: Services, *, force: bool = False, path: Path = DEM
     return True
 
 
+@dataclass
+class DemoTrainee:
+    name: str
+    class_name: str
+    bind_code: str
+    suggestion: str
+
+
+@dataclass
+class DemoStart:
+    """What a newcomer needs to try the demo: shown once, at start (codes and token are not kept)."""
+
+    loaded: bool
+    staff_name: str = ""
+    staff_token: str = ""
+    drop_in: tuple[datetime, datetime] | None = None
+    trainees: list[DemoTrainee] = field(default_factory=list)
+
+
+async def prepare_demo(services: Services, *, path: Path = DEMO_FILE) -> DemoStart:
+    """Seed an empty database, open a lesson around now, and issue fresh codes to try the demo with."""
+    loaded = await seed_demo(services, path=path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    start = DemoStart(loaded=loaded)
+    async with services.db.session() as db:
+        if (await db.execute(select(func.count(Trainee.id)))).scalar_one() == 0:
+            return start
+        if "drop_in" in data:
+            start.drop_in = await ensure_drop_in(db, services, data["drop_in"])
+        show = data.get("showcase", {})
+        if "staff" in show:
+            start.staff_name, start.staff_token = await _demo_staff_token(db, show["staff"])
+        for item in show.get("trainees", []):
+            trainee = await _demo_trainee(db, item["name"])
+            if trainee is None:
+                continue
+            trainee_row, class_name = trainee
+            code, _ = await issue_code(
+                db,
+                kind="trainee",
+                actor="demo",
+                now=services.clock.now(),
+                key=services.settings.hash_key(),
+                trainee_id=trainee_row.id,
+            )
+            start.trainees.append(DemoTrainee(trainee_row.name, class_name, code, item.get("try", "")))
+    return start
+
+
+async def ensure_drop_in(
+    db: AsyncSession, services: Services, spec: dict[str, Any]
+) -> tuple[datetime, datetime] | None:
+    """A lesson of the drop-in class whose check-in window holds now: the open one, or a new one."""
+    klass = (
+        await db.execute(select(TrainingClass).where(TrainingClass.code == spec["class"]))
+    ).scalar_one_or_none()
+    if klass is None:
+        return None
+    clock = services.clock
+    now = clock.now()
+    opens = timedelta(minutes=get_attendance_config().check_in.opens_minutes_before)
+    later = list(
+        (
+            await db.execute(
+                select(ClassSession)
+                .where(ClassSession.class_id == klass.id, ClassSession.ends_at > now)
+                .order_by(ClassSession.starts_at)
+            )
+        ).scalars()
+    )
+    for session in later:
+        if session.starts_at - opens <= now:
+            return session.starts_at.astimezone(clock.tz), session.ends_at.astimezone(clock.tz)
+    begin = now - timedelta(minutes=int(spec.get("minutes_before", 20)))
+    begin = begin.replace(minute=begin.minute - begin.minute % 10, second=0, microsecond=0)
+    end = now + timedelta(minutes=int(spec.get("minutes_after", 100)))
+    if later:  # stop before the next regular lesson's window opens
+        end = min(end, later[0].starts_at - opens)
+    end = end.replace(second=0, microsecond=0)
+    hours = (Decimal((end - begin).total_seconds()) / 3600).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    db.add(
+        ClassSession(
+            class_id=klass.id,
+            session_date=begin.astimezone(clock.tz).date(),
+            starts_at=begin,
+            ends_at=end,
+            hours=hours,
+            topic=spec.get("topic"),
+        )
+    )
+    klass.planned_hours = Decimal(str(klass.planned_hours)) + hours
+    today = clock.today()
+    if klass.end_date < today:
+        klass.end_date = today
+    if klass.start_date > today:
+        klass.start_date = today
+    klass.status = "running"
+    await db.flush()
+    return begin.astimezone(clock.tz), end.astimezone(clock.tz)
+
+
+async def _demo_staff_token(db: AsyncSession, spec: dict[str, Any]) -> tuple[str, str]:
+    """The demo staff account, with a new token (only hashes are stored, so one is made each start)."""
+    from bot.staff.accounts import create_account, rotate_token
+
+    account = (
+        await db.execute(select(StaffAccount).where(StaffAccount.name == spec["name"]))
+    ).scalar_one_or_none()
+    if account is None:
+        issued = await create_account(
+            db,
+            name=spec["name"],
+            role=spec["role"],
+            region_code=spec.get("region"),
+            institution_ref=spec.get("institution"),
+            actor="demo",
+        )
+    else:
+        issued = await rotate_token(db, account.id, actor="demo")
+    return issued.account.name, issued.token
+
+
+async def _demo_trainee(db: AsyncSession, name: str) -> tuple[Trainee, str] | None:
+    row = (
+        await db.execute(
+            select(Trainee, TrainingClass.name)
+            .join(Enrollment, Enrollment.trainee_id == Trainee.id)
+            .join(TrainingClass, TrainingClass.id == Enrollment.class_id)
+            .where(Trainee.name == name, Trainee.extra["demo"].as_boolean().is_(True))
+            .order_by(Trainee.id)
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    # Codes from earlier starts were printed once and are gone with that terminal: retire them.
+    await db.execute(
+        BindCode.__table__.delete().where(BindCode.trainee_id == row[0].id, BindCode.used_at.is_(None))
+    )
+    return row[0], row[1]
+
+
 async def seed_demo_standalone(settings: Settings, *, force: bool = False) -> bool:
     db = Database(settings.db_url)
     try:
         await db.migrate()
         from bot.texts import get_texts
 
-        services = Services(settings, db, get_texts(), Clock(settings.tz), nlu=_NoNLU())
+        services = Services(settings, db, get_texts(), make_clock(settings), nlu=_NoNLU())
         return await seed_demo(services, force=force)
     finally:
         await db.dispose()

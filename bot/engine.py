@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import handlers
+from bot import ops
 from bot.services import Services
 from handlers.base import Context, Reply, get_flow, has_flow, intent_handler
 from models import ChatUser, ConversationState, Message
@@ -102,6 +103,7 @@ class Engine:
                     return previous
             result = await self._turn(db, user, text, platform_msg_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
+        ops.turn_done(channel, result, elapsed_ms / 1000)
         if elapsed_ms > self.services.settings.slow_turn_ms:
             log.warning("slow turn: %.0f ms (intent %s)", elapsed_ms, result.intent)
         return result
@@ -191,7 +193,7 @@ class Engine:
                     created_at=now,
                 )
             )
-        return TurnResult(ctx.replies, user.id, inbound.id, intent=parse.intent)
+        return TurnResult(ctx.replies, user.id, inbound.id, intent=parse.intent, meta={"flow": state.flow})
 
     @staticmethod
     def _resolve_choice_number(text: str, state: ConversationState) -> str:

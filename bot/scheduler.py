@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.ops import metrics
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -31,10 +33,13 @@ class Scheduler:
         """Run `func(services)` on an APScheduler trigger ("cron" or "interval")."""
 
         async def run() -> None:
+            started, failed = time.perf_counter(), False
             try:
                 await func(self.services)
             except Exception:
+                failed = True
                 log.exception("scheduled job %s failed", job_id)
+            metrics.job_run(job_id, time.perf_counter() - started, failed=failed)
 
         self._aps.add_job(
             run,

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     intent_threshold: float = Field(0.55, gt=0, lt=1)
     global_threshold: float = Field(0.8, gt=0, le=1)
+    # Operations (issue 18): logs, metrics, a chosen "now" for demos and staging.
+    log_format: str = "text"
+    metrics_token: str = ""
+    bot_now: str = ""
+    bot_now_allow_postgres: bool = False
 
     @classmethod
     def settings_customise_sources(
@@ -109,6 +114,32 @@ class Settings(BaseSettings):
         if v not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return v
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, v: str) -> str:
+        v = v.lower()
+        if v not in {"text", "json"}:
+            raise ValueError("must be text or json")
+        return v
+
+    @field_validator("bot_now")
+    @classmethod
+    def _check_bot_now(cls, v: str) -> str:
+        if v:
+            from bot.clock import parse_bot_now
+
+            parse_bot_now(v, ZoneInfo("Asia/Shanghai"))
+        return v
+
+    @model_validator(mode="after")
+    def _bot_now_only_where_allowed(self) -> Settings:
+        if self.bot_now and not self.is_sqlite and not self.bot_now_allow_postgres:
+            raise ValueError(
+                "BOT_NOW is refused on PostgreSQL (a production database); "
+                "set BOT_NOW_ALLOW_POSTGRES=true for a staging database"
+            )
+        return self
 
     @field_validator("wechat_aes_key")
     @classmethod
@@ -155,6 +186,7 @@ class Settings(BaseSettings):
         if not path.exists():
             self.bot_data_dir.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+            tmp.touch(mode=0o600)  # the ID-card hashing key: readable by this user only
             tmp.write_text(secrets.token_hex(32))
             try:
                 tmp.rename(path) if not path.exists() else tmp.unlink()
@@ -171,6 +203,9 @@ def load_settings(**overrides: Any) -> Settings:
         lines = []
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]).upper()
+            if not name:  # a rule across settings (BOT_NOW on PostgreSQL): the message names them
+                lines.append(f"settings: {err['msg']}")
+                continue
             lines.append(f"setting {name}: {err['msg']} (got {err.get('input')!r})")
         raise SettingsError("\n".join(lines)) from None
     settings.bot_data_dir.mkdir(parents=True, exist_ok=True)

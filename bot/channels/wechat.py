@@ -36,6 +36,7 @@ from bot.channels.render import merge_for_wechat, wechat_text
 from bot.channels.safexml import parse_xml
 from bot.channels.wechat_menu import load_menu
 from bot.errors import ApiError
+from bot.ops import metrics
 from bot.outbox.config import WeChatConfig, delivery_config
 from bot.services import Services
 
@@ -255,6 +256,7 @@ class WeChatChannel:
         try:
             result = await asyncio.wait_for(asyncio.shield(task), self.config.passive_reply_seconds)
         except TimeoutError:
+            metrics.passive_overrun("slow_turn")
             if await inbox.transition(self.services, row.id, "async", expect=("received",)):
                 self._deliver_later(task, row)
             return None
@@ -268,6 +270,7 @@ class WeChatChannel:
             return None
         if len(answer.encode()) > self.config.max_text_bytes:
             # Too long for one passive reply: the outbox sends it in parts.
+            metrics.passive_overrun("too_long")
             await inbox.enqueue_replies(self.services, row, result.replies, result.chat_user_id)
             return None
         if await inbox.transition(self.services, row.id, "answered", expect=("received", "answered")):

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import insert, update
 
+from bot.ops import metrics
 from bot.outbox.channel_state import ChannelState
 from bot.outbox.claims import update_claimed
 from bot.outbox.config import DeliveryConfig
@@ -43,6 +44,7 @@ class ResultHandling(ChannelState):
 
     async def _rate_limited(self, job: Job, exc: RateLimited) -> None:
         self.stats.rate_limited += 1
+        metrics.retry_after(self.channel, exc.retry_after)
         log.warning("outbox %s: rate limited (%s); waiting %.1fs", self.channel, exc, exc.retry_after)
         self.pacer.pause_chat(job.external_id, exc.retry_after)
         self.pacer.pause_all(min(exc.retry_after, 1.0))
@@ -59,6 +61,7 @@ class ResultHandling(ChannelState):
         retry_at = self.now() + timedelta(seconds=backoff_seconds(attempts, self.config))
         await self._break_chat(job, retry_at, str(exc))
         self.stats.retried += 1
+        metrics.send(self.channel, "retry")
         await self._update(job, status="pending", due_at=retry_at, attempts=attempts, last_error=str(exc))
 
     async def _unreachable(self, job: Job, exc: Unreachable) -> None:
@@ -123,6 +126,7 @@ class ResultHandling(ChannelState):
                         created_at=now,
                     )
                 )
+        metrics.send(self.channel, delivery if status == "skipped" and delivery == "unreachable" else status)
         counter = {"sent": "sent", "skipped": "skipped", "failed": "failed", "dead": "dead"}.get(status)
         if counter:
             setattr(self.stats, counter, getattr(self.stats, counter) + 1)

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from bot.clock import Clock
+from bot.ops import metrics
 from bot.outbox.errors import (
     OutsideWindow,
     QuotaExceeded,
@@ -160,6 +161,7 @@ class WeChatApi:
         return stored.token
 
     async def _stable_token(self, *, force: bool) -> StoredToken:
+        metrics.token_refresh("wechat", forced=force)
         body = await self._post(
             "/cgi-bin/stable_token",
             {

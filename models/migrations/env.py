@@ -1,16 +1,24 @@
-"""Alembic environment: runs on the connection `models.db` hands over.
+"""Alembic environment: the app's connection, or the app's database opened the app's way.
 
-From the command line (`make migration`) it opens the URL in the config
-itself with a sync driver, to autogenerate a new revision.
+- From `models.db.Database.migrate` the app hands over its own connection
+  (under PostgreSQL's advisory lock).
+- From the `alembic` command line (alembic.ini at the repository root) or
+  `make migration`, it opens the URL with the same async drivers as the app
+  (asyncpg, aiosqlite): the URL in the config when one is set, else the app's
+  own settings (DATABASE_URL, BOT_DATA_DIR). No sync driver is needed.
 """
 
 from __future__ import annotations
 
+import asyncio
+from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
-from sqlalchemy import JSON, create_engine
+from sqlalchemy import JSON
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 import models
 
@@ -36,11 +44,43 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+def async_url(url: str) -> str:
+    """The same URL with the app's async driver (a plain sqlite:// or postgresql:// URL is accepted)."""
+    for plain, driver in (("sqlite://", "sqlite+aiosqlite://"), ("postgresql://", "postgresql+asyncpg://")):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    if url.startswith("postgres://"):
+        return "postgresql+asyncpg://" + url[len("postgres://") :]
+    return url
+
+
+def _configured_url() -> str:
+    url = context.config.get_main_option("sqlalchemy.url") or ""
+    if url:
+        return async_url(url)
+    from bot.settings import load_settings
+
+    return load_settings().db_url
+
+
+async def _run_online(url: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # The same lock as the app's start-up migration: never two at once.
+                from sqlalchemy import text
+
+                await conn.execute(text("SELECT pg_advisory_xact_lock(727274001)"))
+            await conn.run_sync(_run)
+    finally:
+        await engine.dispose()
+
+
 connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    url = context.config.get_main_option("sqlalchemy.url") or ""
-    engine = create_engine(url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg"))
-    with engine.begin() as conn:
-        _run(conn)
+    if context.config.config_file_name and context.config.attributes.get("configure_logger", True):
+        fileConfig(context.config.config_file_name, disable_existing_loggers=False)
+    asyncio.run(_run_online(_configured_url()))
