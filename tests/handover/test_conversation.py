@@ -78,7 +78,9 @@ async def test_bot_stays_silent_while_held_and_web_gets_staff_replies_first(
     client: TestClient, chat: ChatDriver, world: World, services: Services
 ) -> None:
     await ask_for_person(chat)
-    body = await staff_reply(client, world, "nanguan_county", "web", chat.user_id, "您好，我是南关区人社局小王。")
+    body = await staff_reply(
+        client, world, "nanguan_county", "web", chat.user_id, "您好，我是南关区人社局小王。"
+    )
     assert body["delivery"] == "queued"
     assert body["message"]["staff"] == "nanguan_county" and body["message"]["direction"] == "out"
 
@@ -99,7 +101,9 @@ async def test_bot_stays_silent_while_held_and_web_gets_staff_replies_first(
     assert await chat.say("好的") == []
 
 
-async def test_cancel_or_menu_gives_control_back(client: TestClient, world: World, services: Services) -> None:
+async def test_cancel_or_menu_gives_control_back(
+    client: TestClient, world: World, services: Services
+) -> None:
     for word in ("取消", "菜单"):
         chat = ChatDriver(client, f"web-{word}")
         await ask_for_person(chat)
