@@ -1,0 +1,60 @@
+"""A hand-over over Telegram against the fake Bot API: each staff message arrives exactly once,
+and nothing else is sent while a person holds the conversation."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+
+from bot.services import Services
+from tests.channels.conftest import dispatch, fake_telegram, fake_wechat, settings_overrides, settle
+from tests.channels.test_telegram import deliver
+from tests.fakes.fake_telegram import FakeTelegram, text_update
+from tests.handover.conftest import conversation_url, inbox, staff_reply
+from tests.staff.world import World
+
+__all__ = ["fake_telegram", "fake_wechat", "settings_overrides"]
+
+CHAT = 7001
+
+
+async def test_telegram_user_is_answered_once_and_the_bot_stays_silent(
+    client: TestClient, services: Services, fake_telegram: FakeTelegram, world: World
+) -> None:
+    await deliver(client, services, text_update(CHAT, "转人工"))
+    await deliver(client, services, text_update(CHAT, "南关区"))
+    texts = [s.text for s in fake_telegram.to(str(CHAT))]
+    assert "您在哪个市县" in texts[0] and "南关区人社局" in texts[1]
+    [item] = await inbox(client, world, "nanguan_county")
+    assert item["channel"] == "telegram" and item["external_id"] == str(CHAT)
+
+    before = len(fake_telegram.to(str(CHAT)))
+    body = await staff_reply(
+        client, world, "nanguan_county", "telegram", str(CHAT), "您好，请问有什么可以帮您？"
+    )
+    assert body["delivery"] == "queued"
+    await settle(services)
+    await dispatch(services)
+    after = [s.text for s in fake_telegram.to(str(CHAT))[before:]]
+    assert after == ["您好，请问有什么可以帮您？"]
+
+    # The trainee answers: it reaches the transcript, the bot sends nothing of its own.
+    await deliver(client, services, text_update(CHAT, "我想报电工班，补贴怎么算"))
+    await dispatch(services)
+    assert len(fake_telegram.to(str(CHAT))) == before + 1
+    resp = await client.get(conversation_url("telegram", str(CHAT)), headers=world.headers("nanguan_county"))
+    messages = (await resp.json())["messages"]
+    assert messages[-1] == {"direction": "in", "text": "我想报电工班，补贴怎么算", "at": messages[-1]["at"]}
+    assert messages[-2]["staff"] == "nanguan_county"
+
+    resp = await client.post(
+        conversation_url("telegram", str(CHAT), "/close"), headers=world.headers("nanguan_county")
+    )
+    assert resp.status == 200
+    await settle(services)
+    await dispatch(services)
+    closing = [s.text for s in fake_telegram.to(str(CHAT))[before + 1 :]]
+    assert len(closing) == 1 and "本次人工服务已结束" in closing[0]
+    # Given back: the bot answers again.
+    await deliver(client, services, text_update(CHAT, "你好"))
+    await dispatch(services)
+    assert "吉林省政府补贴职业技能培训服务号" in fake_telegram.to(str(CHAT))[-1].text
