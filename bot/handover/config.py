@@ -35,6 +35,7 @@ class HandoverConfig(StrictModel):
     region_lookback_messages: int = Field(ge=0, le=100)
     regions: dict[str, tuple[str, ...]]
     max_reply_chars: int = Field(default=2000, ge=10)
+    notify_staff: bool = True
 
     @field_validator("regions")
     @classmethod

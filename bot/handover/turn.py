@@ -15,6 +15,7 @@ from datetime import timedelta
 from bot.handover import service
 from bot.handover.config import handover_config
 from bot.handover.delivery import PULL_CHANNELS, take_pending
+from bot.handover.notify import notify_staff
 from bot.handover.routing import RegionNames, bound_region, named_region
 from bot.services import Services
 from handlers.base import Context, Reply
@@ -57,6 +58,7 @@ async def request(ctx: Context) -> None:
     if region is None:
         ctx.say_key("handover.ask_region")
         return
+    await notify_staff(services, ctx.db, handover, ctx.now)
     ctx.say(service.promise(services, handover, ctx.now))
 
 
@@ -77,6 +79,7 @@ async def intercept(ctx: Context) -> bool:
         # The answer to "您在哪个市县？" (asked once): route it, or leave it to the province queue.
         region = region_names(services).find(ctx.text)
         await service.set_region(ctx.db, handover, region, "named" if region else None)
+        await notify_staff(services, ctx.db, handover, ctx.now)
         ctx.say(service.promise(services, handover, ctx.now))
         return True
     if ctx.text in config.return_commands:

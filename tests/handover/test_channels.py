@@ -1,14 +1,16 @@
-"""A hand-over over Telegram against the fake Bot API: each staff message arrives exactly once,
-and nothing else is sent while a person holds the conversation."""
+"""Hand-overs over Telegram and WeChat against the fake platform APIs: each staff message arrives
+exactly once, and nothing else is sent while a person holds the conversation."""
 
 from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
+from bot.engine import Engine
 from bot.services import Services
 from tests.channels.conftest import dispatch, fake_telegram, fake_wechat, settings_overrides, settle
 from tests.channels.test_telegram import deliver
 from tests.fakes.fake_telegram import FakeTelegram, text_update
+from tests.fakes.fake_wechat import FakeWeChat
 from tests.handover.conftest import conversation_url, inbox, staff_reply
 from tests.staff.world import World
 
@@ -58,3 +60,21 @@ async def test_telegram_user_is_answered_once_and_the_bot_stays_silent(
     await deliver(client, services, text_update(CHAT, "你好"))
     await dispatch(services)
     assert "吉林省政府补贴职业技能培训服务号" in fake_telegram.to(str(CHAT))[-1].text
+
+
+async def test_wechat_reply_is_a_customer_service_message_sent_once(
+    client: TestClient, services: Services, fake_wechat: FakeWeChat, world: World, engine: Engine
+) -> None:
+    await engine.handle("wechat", "wechat-1", "转人工")  # 张伟, bound: routed to 南关区 at once
+    [item] = await inbox(client, world, "nanguan_county")
+    assert item["region_code"] == "220102" and item["name"] == "张伟"
+    body = await staff_reply(
+        client, world, "nanguan_county", "wechat", "wechat-1", "张先生您好，材料已收到。"
+    )
+    assert body["delivery"] == "queued"
+    await settle(services)
+    await dispatch(services)
+    assert [t for who, t in fake_wechat.texts if who == "wechat-1"] == ["张先生您好，材料已收到。"]
+    # Held: the trainee's next message gets no automatic answer.
+    result = await engine.handle("wechat", "wechat-1", "好的谢谢")
+    assert result.replies == []
