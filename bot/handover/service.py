@@ -56,9 +56,13 @@ async def open_handover(db: AsyncSession, chat_user_id: int, *, lock: bool = Fal
 
 async def lock_user(db: AsyncSession, chat_user_id: int) -> ChatUser | None:
     """The chat user's row, locked as a turn locks it (no-op on SQLite, which has one writer)."""
-    return (
-        await db.execute(select(ChatUser).where(ChatUser.id == chat_user_id).with_for_update())
-    ).scalar_one_or_none()
+    query = (
+        select(ChatUser)
+        .where(ChatUser.id == chat_user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the locked row's values, not a stale copy
+    )
+    return (await db.execute(query)).scalar_one_or_none()
 
 
 def office_name(services: Services, config: HandoverConfig, region_code: str | None) -> str:

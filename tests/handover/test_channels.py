@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 
 from bot.engine import Engine
+from bot.outbox.config import TemplatesConfig, load_templates
 from bot.services import Services
 from tests.channels.conftest import dispatch, fake_telegram, fake_wechat, settings_overrides, settle
 from tests.channels.test_telegram import deliver
@@ -78,3 +79,23 @@ async def test_wechat_reply_is_a_customer_service_message_sent_once(
     # Held: the trainee's next message gets no automatic answer.
     result = await engine.handle("wechat", "wechat-1", "好的谢谢")
     assert result.replies == []
+
+
+async def test_wechat_beyond_48_hours_uses_the_reply_template_once_configured(
+    client: TestClient, services: Services, fake_wechat: FakeWeChat, world: World
+) -> None:
+    # 刘洋 last wrote 100 hours ago. Without a template id the reply cannot go out at all.
+    body = await staff_reply(client, world, "changchun", "wechat", "wechat-2", "您的申请已退回，请补材料。")
+    assert body["delivery"] == "outside_window"
+    data = load_templates().model_dump()
+    data["templates"]["handover_reply"]["template_id"] = "TPL-REPLY-0001"
+    services.extra["wechat_templates"] = TemplatesConfig.model_validate(data)
+    services.extra.pop("outbox.dispatcher", None)
+    body = await staff_reply(client, world, "changchun", "wechat", "wechat-2", "再提醒一次：请补材料。")
+    assert body["delivery"] == "queued"
+    await settle(services)
+    await dispatch(services)
+    assert fake_wechat.texts == []
+    [sent] = fake_wechat.templates
+    assert sent["touser"] == "wechat-2" and sent["template_id"] == "TPL-REPLY-0001"
+    assert "请补材料" in sent["data"]["thing1"]["value"]
