@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.handover.config import load_config
+from bot.handover.config import handover_config
 from bot.handover.service import hand_back_overdue
 from bot.services import Services
 
@@ -17,4 +17,5 @@ async def handover_tick(services: Services) -> None:
 
 
 def register(scheduler: Scheduler) -> None:
-    scheduler.add("handover-hand-back", handover_tick, "interval", seconds=load_config().tick_seconds)
+    seconds = handover_config(scheduler.services).tick_seconds
+    scheduler.add("handover-hand-back", handover_tick, "interval", seconds=seconds)

@@ -183,3 +183,11 @@ async def test_after_hours_the_bot_only_acknowledges_now_and_then(
     assert await chat.say("还有一个问题") == []
     clock.advance(timedelta(hours=3))
     assert "消息已收到" in (await chat.say("在吗"))[0]["text"]
+
+
+def test_the_hand_back_clock_is_a_scheduled_job(services: Services) -> None:
+    from bot.app import JOB_MODULES
+    from bot.scheduler import Scheduler
+
+    assert "bot.handover.job" in JOB_MODULES
+    assert "handover-hand-back" in Scheduler(services, ("bot.handover.job",)).job_ids()
