@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import time as clock_time
 from typing import Any
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -73,18 +74,24 @@ def test_county_staff_answer_a_telegram_request_from_their_county(driver: Any, s
     sign_in(driver, stack, "nanguan_county")
     requested = time.monotonic()
     telegram_says(stack, "我在南关区")
-    wait = WebDriverWait(driver, WAIT)
+    # Pages reload themselves (the inbox) or are left by a form post: an element found a moment
+    # ago may be gone, which only means "look again".
+    wait = WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,))
     # The header count (polled by every page) shows the new request in this county.
     driver.get(f"{stack.url}/console/handoffs")
     wait.until(lambda d: d.find_element(By.ID, "handover-count").get_attribute("data-count") == "1")
-    row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#handoffs tr[data-state=waiting]")))
+    waiting_row = "#handoffs tr[data-state=waiting]"
+    row_text = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, waiting_row).text)
     visible_after = time.monotonic() - requested
-    assert "南关区" in row.text and "Telegram" in row.text
+    assert "南关区" in row_text and "Telegram" in row_text
     wait_for(lambda: len(sent_to_user(stack)) == 2)
     assert "南关区人社局" in sent_to_user(stack)[1]
 
-    row.find_element(By.LINK_TEXT, "打开对话").click()
+    # The inbox reloads itself every few seconds: follow the row's link as it is now.
+    link = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"{waiting_row} a").get_attribute("href"))
+    driver.get(link)
     wait.until(ec.element_to_be_clickable((By.ID, "claim"))).click()
+    wait.until(lambda d: "done=claimed" in d.current_url)
     wait.until(ec.presence_of_element_located((By.ID, "flash")))
     assert "由 nanguan_county 处理中" in driver.find_element(By.ID, "holder").text
 
@@ -92,6 +99,7 @@ def test_county_staff_answer_a_telegram_request_from_their_county(driver: Any, s
     driver.find_element(By.ID, "reply-text").send_keys(reply)
     sent_at = time.monotonic()
     driver.find_element(By.ID, "send").click()
+    wait.until(lambda d: "done=queued" in d.current_url)
     wait.until(lambda d: d.find_element(By.ID, "flash").get_attribute("data-done") == "queued")
     wait_for(lambda: reply in sent_to_user(stack))
     delivered_after = time.monotonic() - sent_at
