@@ -92,3 +92,14 @@ async def test_other_city_sees_nothing_and_forms_need_csrf(
 
 async def test_count_needs_a_session(client: TestClient) -> None:
     assert (await client.get("/console/handoffs/count.json")).status == 401
+
+
+async def test_an_undeliverable_reply_is_marked_in_the_conversation(client: TestClient, world: World) -> None:
+    user_id = world.chat_users["陈静-telegram"]  # blocked the bot
+    csrf = await sign_in(client, world.tokens["nanguan_county"])
+    resp = await client.post(
+        f"/console/handoffs/{user_id}/reply", data={"_csrf": csrf, "text": "请回电话"}, allow_redirects=False
+    )
+    assert resp.headers["Location"].endswith("done=unreachable")
+    page = await (await client.get(resp.headers["Location"])).text()
+    assert "无法送达" in page and 'data-delivery="unreachable"' in page and "请改用电话联系" in page
