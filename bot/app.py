@@ -33,6 +33,7 @@ ROUTE_MODULES = (
     "bot.api.admin_broadcasts",
     "bot.api.admin_staff",
     "bot.api.admin_handoffs",
+    "bot.api.conversations",
     "bot.api.admin_outbox",
     "bot.console",
     "bot.api.openapi",
@@ -56,6 +57,7 @@ JOB_MODULES: tuple[str, ...] = (
     "bot.claims.deadlines",
     "bot.outbox.job",
     "bot.channels.inbox",
+    "bot.handover.job",
 )
 
 __all__ = ["create_app", "error_middleware", "read_json"]

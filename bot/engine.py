@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import handlers
 from bot import ops
+from bot.handover import turn as handover_turn
 from bot.services import Services
 from handlers.base import Context, Reply, get_flow, has_flow, intent_handler
 from models import ChatUser, ConversationState, Message
@@ -171,7 +172,10 @@ class Engine:
             parse = self._label_override(text, services.nlu.parse(text, now.date()))
         ctx = Context(text=text, parse=parse, user=user, state=state, db=db, now=now, services=services)
 
-        if not text:
+        # Hand-over (转人工): while a person holds the conversation the bot steps aside.
+        if await handover_turn.intercept(ctx):
+            pass
+        elif not text:
             ctx.say_key("menu.empty", self.menu_labels)
         elif len(text) > max_chars:
             ctx.say_key("menu.too_long")
@@ -193,7 +197,9 @@ class Engine:
                     created_at=now,
                 )
             )
-        return TurnResult(ctx.replies, user.id, inbound.id, intent=parse.intent, meta={"flow": state.flow})
+        # Hand-over: staff messages a web user has not seen yet come first.
+        replies = await handover_turn.pending(ctx) + ctx.replies
+        return TurnResult(replies, user.id, inbound.id, intent=parse.intent, meta={"flow": state.flow})
 
     @staticmethod
     def _resolve_choice_number(text: str, state: ConversationState) -> str:

@@ -6,6 +6,7 @@ two likeliest meanings and this flow routes the chosen one.
 
 from __future__ import annotations
 
+from bot.handover.turn import request as request_handover
 from handlers.base import Context, Flow, intent_handler, on_intent, register_flow
 
 
@@ -39,9 +40,8 @@ async def cancel(ctx: Context) -> None:
 
 @on_intent("human_agent")
 async def human_agent(ctx: Context) -> None:
-    ctx.end_flow()
-    ctx.user.handoff_requested_at = ctx.now
-    ctx.say_key("menu.handoff")
+    """A real hand-over (bot.handover): routed to the right office, answered from the console."""
+    await request_handover(ctx)
 
 
 @on_intent("out_of_scope", "affirm", "deny")

@@ -5,6 +5,7 @@ from models.binding import BindCode
 from models.channels import AccessToken, InboundUpdate, Lease
 from models.chat import ChatUser, ConversationState, Message
 from models.claims import Claim, ClaimEvent, Rectification
+from models.handover import Handover, HandoverReply
 from models.outbox import Broadcast, OutboxMessage
 from models.people import Institution, Trainee
 from models.staff import AuditEntry, StaffAccount
@@ -23,6 +24,8 @@ __all__ = [
     "ClassSession",
     "ConversationState",
     "Enrollment",
+    "Handover",
+    "HandoverReply",
     "InboundUpdate",
     "Institution",
     "Lease",

@@ -1,17 +1,19 @@
-"""Staff API of hand-overs to a person (转人工): who is waiting, the conversation a
-member of staff takes over, and marking a hand-over resolved."""
+"""The first staff API of hand-overs (转人工), kept for its callers on top of `bot.handover`.
+
+`GET /api/v1/admin/handoffs` lists the open requests in scope (now oldest
+first, as staff work them); `resolve` closes one, which tells the trainee.
+The full inbox, the transcript and replying are in `bot.api.conversations`.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.errors import ApiError
-from bot.staff import queries
+from bot.handover import inbox, service
+from bot.outbox import kick
 from bot.staff.http import Staff, found, iso_time, paging, staff_api
-from bot.staff.scope import chat_user_scope
-from models import ChatUser, Message
-from models.chat import CHANNELS
+from models import ChatUser
 
 routes = web.RouteTableDef()
 
@@ -21,15 +23,16 @@ routes = web.RouteTableDef()
 async def handoffs(request: web.Request, staff: Staff) -> web.StreamResponse:
     limit, offset = paging(request)
     tz = staff.services.clock.tz
-    total, rows = await staff.scoped(queries.handoffs, limit=limit, offset=offset)
+    total, rows = await staff.scoped(inbox.open_requests, limit=limit, offset=offset)
     items = [
         {
-            "chat_user_id": r["user"].id,
-            "channel": r["user"].channel,
-            "external_id": r["user"].external_id,
-            "name": r["name"],
-            "requested_at": iso_time(r["user"].handoff_requested_at, tz),
-            "last_text": r["last_text"],
+            "chat_user_id": r.user.id,
+            "channel": r.user.channel,
+            "external_id": r.user.external_id,
+            "name": r.name,
+            "requested_at": iso_time(r.handover.opened_at, tz),
+            "state": r.handover.state,
+            "last_text": r.last_text,
         }
         for r in rows
     ]
@@ -42,41 +45,14 @@ async def resolve(request: web.Request, staff: Staff) -> web.StreamResponse:
     principal, services = staff.principal, staff.services
     unknown = ApiError(404, "not_found", services.texts.get("console.errors.chat_user_not_found"))
     async with services.db.session() as db:
-        user = found(await queries.chat_user_in_scope(db, principal, int(request.match_info["id"])), unknown)
-        changed = await queries.resolve_handoff(db, principal, user)
+        user = await db.get(ChatUser, int(request.match_info["id"]))
+        user = found(await inbox.user_in_scope(db, principal, user), unknown)
+        await service.lock_user(db, user.id)
+        try:
+            await service.close(services, db, principal, user)
+            changed = True
+        except service.NoOpenRequest:
+            changed = False
+    if changed:
+        kick(services)
     return web.json_response({"chat_user_id": user.id, "resolved": changed})
-
-
-@routes.get("/api/v1/admin/conversations/{channel}/{external_id}")
-@staff_api
-async def transcript(request: web.Request, staff: Staff) -> web.StreamResponse:
-    """A user's whole conversation, for the member of staff taking it over."""
-    channel = request.match_info["channel"]
-    external_id = request.match_info["external_id"]
-    if channel not in CHANNELS:
-        raise ApiError(404, "not_found", "没有这个渠道")
-    services = staff.services
-    async with services.db.session() as db:
-        user = found(
-            (
-                await db.execute(
-                    select(ChatUser).where(ChatUser.channel == channel, ChatUser.external_id == external_id)
-                )
-            ).scalar_one_or_none(),
-            ApiError(404, "not_found", "没有这个用户"),
-        )
-        in_scope = (
-            await db.execute(
-                select(ChatUser.id).where(ChatUser.id == user.id, chat_user_scope(staff.principal))
-            )
-        ).first()
-        if in_scope is None:
-            raise ApiError(403, "forbidden", "这个用户不在您的管辖范围内")
-        rows = (
-            await db.execute(select(Message).where(Message.chat_user_id == user.id).order_by(Message.id))
-        ).scalars()
-        tz = services.clock.tz
-        messages = [
-            {"direction": m.direction, "text": m.text, "at": iso_time(m.created_at, tz)} for m in rows
-        ]
-    return web.json_response({"messages": messages})

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.audit import audit
 from bot.auth import Principal, forbidden
 from bot.errors import ApiError
+from bot.handover.inbox import open_count as open_handovers
 from bot.outbox import requeue
 from bot.staff.scope import OutOfScope, chat_user_scope, claim_scope, class_scope, enrolled_in, trainee_scope
 from models import (
@@ -19,7 +20,6 @@ from models import (
     Claim,
     Enrollment,
     Institution,
-    Message,
     OutboxMessage,
     Trainee,
     TrainingClass,
@@ -226,67 +226,6 @@ def _ids(ids: list[int]) -> str:
     return "、".join(map(str, ids[:20])) + ("…" if len(ids) > 20 else "")
 
 
-# --- hand-over to a person (转人工) ----------------------------------------------
-
-
-async def handoffs(
-    db: AsyncSession, principal: Principal, *, limit: int, offset: int = 0
-) -> tuple[int, list[dict[str, Any]]]:
-    where = [ChatUser.handoff_requested_at.is_not(None), chat_user_scope(principal)]
-    total = (await db.execute(select(func.count(ChatUser.id)).where(*where))).scalar_one()
-    last_text = (
-        select(Message.text)
-        .where(Message.chat_user_id == ChatUser.id, Message.direction == "in")
-        .order_by(Message.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    query = _with_recipient(select(ChatUser, _recipient_name().label("who"), last_text.label("last")))
-    rows = (
-        await db.execute(
-            query.where(*where).order_by(ChatUser.handoff_requested_at.desc()).limit(limit).offset(offset)
-        )
-    ).all()
-    return int(total), [{"user": u, "name": who, "last_text": last} for u, who, last in rows]
-
-
-async def chat_user_in_scope(db: AsyncSession, principal: Principal, chat_user_id: int) -> ChatUser | None:
-    """The chat user, or None when unknown; raises OutOfScope outside the scope."""
-    user = await db.get(ChatUser, chat_user_id)
-    if user is None:
-        return None
-    allowed = (
-        await db.execute(select(ChatUser.id).where(ChatUser.id == chat_user_id, chat_user_scope(principal)))
-    ).first()
-    if allowed is None:
-        raise OutOfScope(chat_user_id)
-    return user
-
-
-async def transcript(db: AsyncSession, chat_user_id: int, limit: int = 200) -> list[Message]:
-    """The latest messages, oldest first."""
-    rows = (
-        await db.execute(
-            select(Message)
-            .where(Message.chat_user_id == chat_user_id)
-            .order_by(Message.id.desc())
-            .limit(limit)
-        )
-    ).scalars()
-    return list(reversed(list(rows)))
-
-
-async def resolve_handoff(db: AsyncSession, principal: Principal, user: ChatUser) -> bool:
-    if user.handoff_requested_at is None:
-        return False
-    requested = user.handoff_requested_at
-    user.handoff_requested_at = None
-    await audit(
-        db, principal.actor, "handoff_resolve", "chat_user", user.id, requested_at=requested.isoformat()
-    )
-    return True
-
-
 # --- overview ------------------------------------------------------------------
 
 
@@ -305,13 +244,7 @@ async def overview(db: AsyncSession, principal: Principal, today: date) -> dict[
             .where(OutboxMessage.status.in_(DEAD_LETTER_STATUSES), chat_user_scope(principal))
         )
     ).scalar_one()
-    waiting = (
-        await db.execute(
-            select(func.count(ChatUser.id)).where(
-                ChatUser.handoff_requested_at.is_not(None), chat_user_scope(principal)
-            )
-        )
-    ).scalar_one()
+    waiting = await open_handovers(db, principal)
     classes = (
         await db.execute(
             select(func.count(TrainingClass.id)).where(

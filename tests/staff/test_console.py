@@ -6,11 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.staff.accounts import revoke_account
-from models import AttendanceRecord, AuditEntry, ChatUser, Claim, ClassSession, Message, OutboxMessage
+from models import AttendanceRecord, AuditEntry, Claim, ClassSession, OutboxMessage
 from tests.staff.console_client import NONCE, sign_in
 from tests.staff.world import World
 
@@ -216,30 +216,3 @@ async def test_dead_letters_can_be_requeued_within_scope(
     async with services.db.session() as db:
         row = await db.get(OutboxMessage, ids["d1"])
     assert row is not None and row.status == "pending" and row.attempts == 0
-
-
-async def test_handoff_list_and_transcript(
-    client: TestClient, world: World, services: Any, clock: FrozenClock
-) -> None:
-    user_id = world.chat_users["刘洋-wechat"]
-    async with services.db.session() as db:
-        await db.execute(
-            update(ChatUser).where(ChatUser.id == user_id).values(handoff_requested_at=clock.now())
-        )
-        db.add(Message(chat_user_id=user_id, direction="in", text="我要找人工，补贴一直没到"))
-        db.add(Message(chat_user_id=user_id, direction="out", text="好的，已为您转接人工。"))
-    csrf = await sign_in(client, world.tokens["changchun"])
-    page = await (await client.get("/console/handoffs")).text()
-    assert "刘洋" in page and "补贴一直没到" in page
-    page = await (await client.get(f"/console/handoffs/{user_id}")).text()
-    assert page.index("我要找人工") < page.index("已为您转接人工")
-    resp = await client.post(
-        f"/console/handoffs/{user_id}/resolve", data={"_csrf": csrf}, allow_redirects=False
-    )
-    assert resp.status == 303
-    page = await (await client.get("/console/handoffs")).text()
-    assert "目前没有等待人工的用户" in page
-
-    await sign_in(client, world.tokens["jilin_city"])
-    resp = await client.get(f"/console/handoffs/{user_id}")
-    assert resp.status == 403
