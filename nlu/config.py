@@ -68,6 +68,7 @@ MODEL_INPUT_FILES = (
     "model.yaml",
     "lexicon.yaml",
     "groups.yaml",
+    "colloquial.yaml",
 )
 
 
@@ -165,8 +166,9 @@ class CommandFile(_Strict):
     exact: dict[str, tuple[str, ...]]
     global_commands: dict[str, tuple[str, ...]]
     strip_particles: str
+    escapes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
-    @field_validator("exact", "global_commands")
+    @field_validator("exact", "global_commands", "escapes")
     @classmethod
     def _contract_intents(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         unknown = set(value) - set(INTENTS)
