@@ -104,6 +104,8 @@ class Thresholds(_Strict):
     out_of_scope_below: float = Field(ge=0, le=1)
     clarify_below: float = Field(ge=0, le=1)
     clarify_min_choice: float = Field(ge=0, le=1)
+    clarify_one_min: float = Field(ge=0, le=1)
+    clarify_one_ratio: float = Field(ge=1)
 
 
 class RetrievalParams(_Strict):
@@ -185,6 +187,8 @@ class AnswerWords(_Strict):
     particles: str
     leading_pronouns: tuple[str, ...]
     max_negative_tail: int = Field(ge=0)
+    emoji_yes: str = ""
+    emoji_no: str = ""
 
 
 class Lexicon(_Strict):

@@ -226,22 +226,36 @@ class NLU:
             return None
         return self.understanding.escape(text)
 
-    def clarify(self, parse: Parse) -> tuple[str, str] | None:
-        """The two likeliest intents to offer when `parse` is too unsure to act on."""
+    def clarify(self, parse: Parse) -> tuple[str] | tuple[str, str] | None:
+        """What to ask about when `parse` is too unsure to act on.
+
+        One intent when one meaning is likely ("您是想签到吗？"), the two
+        likeliest when two are, None when nothing is likely enough to offer.
+        """
         th = self.params.thresholds
         unsure = parse.intent == OUT_OF_SCOPE or parse.confidence < th.clarify_below
         if not unsure:
             return None
         choices = [(i, p) for i, p in parse.alternatives if i not in _NOT_A_CHOICE]
-        if len(choices) < 2 or choices[1][1] < th.clarify_min_choice:
+        if not choices:
             return None
-        return choices[0][0], choices[1][0]
+        first, p1 = choices[0]
+        p2 = choices[1][1] if len(choices) > 1 else 0.0
+        if p2 < th.clarify_min_choice or p1 >= th.clarify_one_ratio * p2:
+            return (first,) if p1 >= th.clarify_one_min else None
+        return first, choices[1][0]
 
     def clarify_question(self, parse: Parse) -> tuple[str, list[str]] | None:
-        """The clarifying question and its choice labels, ready to send."""
+        """The clarifying question and its choice labels, ready to send.
+
+        Two meanings: the labels of both and 都不是. One: 是的 / 不是.
+        """
         pair = self.clarify(parse)
         if pair is None:
             return None
+        if len(pair) == 1:
+            question = self.messages["clarify_one"].format(label=self.labels[pair[0]])
+            return question, [self.messages["clarify_yes"], self.messages["clarify_no"]]
         first, second = (self.labels[i] for i in pair)
         question = self.messages["clarify"].format(first=first, second=second)
         return question, [first, second, self.messages["clarify_neither"]]
