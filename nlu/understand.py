@@ -7,11 +7,16 @@
 4. only when that is not understood (out_of_scope or below the clarify
    threshold): the same with homophone typos corrected (取销 → 取消); the
    corrected reading wins only if the model is surer of it;
-5. a message about another public service (户口迁移, 种地补贴) that names
+5. several clauses long and not clearly understood ("我在长春打工，户口在延边，
+   上个月刚辞职，补贴能给多少"): the main clause alone, i.e. the last one that
+   asks something (else the last one), when the model is sure of it;
+6. a message about another public service (户口迁移, 种地补贴) that names
    nothing of vocational training is out_of_scope, not a look-alike intent.
 """
 
 from __future__ import annotations
+
+import re
 
 from nlu.classifier import IntentClassifier, Prediction
 from nlu.config import OUT_OF_SCOPE, Thresholds
@@ -23,6 +28,12 @@ from nlu.topics import TopicGate
 # Escapes and exact commands are certain (as in nlu.classifier); so is a
 # message about another public service.
 CERTAIN = 1.0
+_CLAUSE = re.compile(r"[^，,。.！!？?；;…]+[？?]?")
+_ASKS = re.compile(r"[吗？?]|什么|怎么|多少|哪|几|能不能|可不可以|有没有|是不是")
+# A message needs this many clauses before its main clause is read alone.
+_MIN_CLAUSES = 3
+# A main clause this sure overrides a less sure reading of the whole message.
+_MAIN_CLAUSE_SURE = 0.9
 
 
 class Understanding:
@@ -73,9 +84,24 @@ class Understanding:
                 surer = pred.intent == OUT_OF_SCOPE or alt.confidence > pred.confidence
                 if alt.intent != OUT_OF_SCOPE and surer:
                     pred = alt
+        if pred.confidence < _MAIN_CLAUSE_SURE:
+            main = self._main_clause(reading)
+            if main is not None:
+                alt = self.classifier.predict(main, entity_types)
+                good = alt.confidence >= _MAIN_CLAUSE_SURE or (self._unsure(pred) and not self._unsure(alt))
+                if alt.intent != OUT_OF_SCOPE and good:
+                    pred = alt
         if pred.intent != OUT_OF_SCOPE and pred.confidence < CERTAIN and self._foreign(written, reading):
             return Prediction(OUT_OF_SCOPE, CERTAIN, ((OUT_OF_SCOPE, CERTAIN),))
         return pred
+
+    @staticmethod
+    def _main_clause(reading: str) -> str | None:
+        clauses = [c for c in (m.group(0).strip() for m in _CLAUSE.finditer(reading)) if c]
+        if len(clauses) < _MIN_CLAUSES:
+            return None
+        asking = [c for c in clauses if _ASKS.search(c)]
+        return (asking or clauses)[-1]
 
     def _foreign(self, written: str, reading: str) -> bool:
         """About another public service, as written or with typos corrected (户口签移)."""

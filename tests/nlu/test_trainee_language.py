@@ -137,3 +137,15 @@ def test_a_domain_word_keeps_the_message_in_scope(nlu: NLU) -> None:
     assert nlu.parse("我是农村户口，没领养老金，能参加培训吗").intent == "check_eligibility"
     # The subsidy is paid onto the social security card: that is a claim question.
     assert nlu.parse("补贴打到社保卡了吗").intent == "claim_status"
+
+
+# ------------------------------------------------------------- main clause
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("我在长春打工，户口在延边，社保一直是单位交的，上个月刚辞职，补贴能给多少", "subsidy_info"),
+        ("我是退伍军人，去年回来的，在家待了一年，听说有补贴，今天的课在哪上", "class_info"),
+    ],
+)
+def test_long_message_is_read_by_its_main_clause(nlu: NLU, text: str, intent: str) -> None:
+    assert nlu.parse(text).intent == intent
