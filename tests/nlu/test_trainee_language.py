@@ -47,7 +47,12 @@ def test_english_words_are_not_taken_for_pinyin(nlu: NLU, text: str, intent: str
 # -------------------------------------------------------------- homophones
 @pytest.mark.parametrize(
     ("text", "intent"),
-    [("取销", "cancel"), ("投述", "complaint"), ("考情", "attendance_query"), ("我想帮定身份证", "bind_identity")],
+    [
+        ("取销", "cancel"),
+        ("投述", "complaint"),
+        ("考情", "attendance_query"),
+        ("我想帮定身份证", "bind_identity"),
+    ],
 )
 def test_homophone_typos_are_understood(nlu: NLU, text: str, intent: str) -> None:
     assert nlu.parse(text).intent == intent
@@ -126,7 +131,13 @@ def test_long_polite_message_is_read_by_its_request(nlu: NLU) -> None:
 # --------------------------------------------------- other public services
 @pytest.mark.parametrize(
     "text",
-    ["户口迁移要带什么材料", "种地补贴到账了吗", "医保报销需要哪些证明", "驾照换证要准备啥", "户口签移要哪些材料"],
+    [
+        "户口迁移要带什么材料",
+        "种地补贴到账了吗",
+        "医保报销需要哪些证明",
+        "驾照换证要准备啥",
+        "户口签移要哪些材料",
+    ],
 )
 def test_other_public_services_are_out_of_scope(nlu: NLU, text: str) -> None:
     assert nlu.parse(text).intent == "out_of_scope"
