@@ -212,9 +212,13 @@ class NLU:
         return self.extractor.extract(text, today or today_in_shanghai())
 
     def answer_question(self, text: str) -> PolicyAnswer | None:
-        """The passage of the Measures / action plan that answers `text`, or None."""
+        """The passage of the Measures / action plan that answers `text`, or None.
+
+        None for a question about another public service: 第十七条 is no answer
+        to "种地补贴到账了吗", however many words they share.
+        """
         _check_length(text)
-        if is_blank(text):
+        if is_blank(text) or self.understanding.foreign_topic(text):
             return None
         return self.policy.answer(text)
 

@@ -64,6 +64,11 @@ class Understanding:
             found = self.escapes.find(self.normalizer.normalize(self.spelling.correct(text)))
         return found
 
+    def foreign_topic(self, text: str) -> bool:
+        """About another public service (户口迁移, 种地补贴) and nothing of training."""
+        written = self.spelling.transliterate(text)
+        return self._foreign(written, self.normalizer.normalize(written))
+
     def _unsure(self, pred: Prediction) -> bool:
         return pred.intent == OUT_OF_SCOPE or pred.confidence < self.thresholds.clarify_below
 

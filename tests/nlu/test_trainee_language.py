@@ -160,3 +160,9 @@ def test_a_domain_word_keeps_the_message_in_scope(nlu: NLU) -> None:
 )
 def test_long_message_is_read_by_its_main_clause(nlu: NLU, text: str, intent: str) -> None:
     assert nlu.parse(text).intent == intent
+
+
+def test_no_training_article_answers_another_service(nlu: NLU) -> None:
+    # Shares 补贴/到账 with 第十七条, but is about farm subsidies.
+    assert nlu.answer_question("种地补贴到账了吗") is None
+    assert nlu.answer_question("农机补贴标准是多少") is None
