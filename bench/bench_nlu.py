@@ -155,7 +155,15 @@ def latency(rounds: int) -> None:
         w0 = time.perf_counter()
         nlu.parse(long_text)
         lw.append(time.perf_counter() - w0)
-    print(f"parse() of a {MAX_TEXT}-character message: median {statistics.median(lw) * 1000:.1f} ms")
+    lb = []
+    for _ in range(20):
+        w0 = time.perf_counter()
+        baseline(long_text)
+        lb.append(time.perf_counter() - w0)
+    print(
+        f"parse() of a {MAX_TEXT}-character message: median {statistics.median(lw) * 1000:.1f} ms"
+        f"  (baseline {statistics.median(lb) * 1000:.1f} ms)"
+    )
     w0 = time.perf_counter()
     with contextlib.suppress(TextTooLong):
         nlu.parse("字" * 20_000)
