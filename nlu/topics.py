@@ -5,7 +5,9 @@
 tell them apart, and a confident wrong answer about the wrong subsidy is
 worse than "I don't know". A message that names another service
 (`config/nlu/offtopic.yaml`) and nothing of vocational training is out of
-scope before the model is asked.
+scope before the model is asked. Entries starting with "re:" are regular
+expressions (种地 alone is what many trainees do for a living; 种地 near 补贴
+is the farm subsidy).
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ class OfftopicFile(BaseModel):
     domain_anchors: tuple[str, ...]
 
 
+_REGEX = "re:"
+
+
 def _alternation(words: tuple[str, ...]) -> re.Pattern[str] | None:
-    words = tuple(w for w in words if w)
-    if not words:
-        return None
-    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+    """One pattern for the entries; an entry starting with "re:" is a regular expression."""
+    plain = sorted((w for w in words if w and not w.startswith(_REGEX)), key=len, reverse=True)
+    parts = [w[len(_REGEX) :] for w in words if w.startswith(_REGEX)] + [re.escape(w) for w in plain]
+    return re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
 
 
 class TopicGate:
