@@ -108,7 +108,6 @@ class SpellingIndex:
         self._char_for: dict[str, str] = {}
         for ch, _ in char_counts.most_common():
             self._char_for.setdefault(_char_pinyin(ch), ch)
-        self.latin_known = self._latin_known
 
     @classmethod
     def load(
