@@ -11,7 +11,8 @@
 * accuracy on heldout.yaml (phrasings never trained on) through the real
   `parse` path: exact commands, model, temperature and threshold;
 * the same on heldout_trainee.yaml (how trainees in Jilin write: dialect,
-  pinyin, homophone typos, emoji, voice run-ons …), broken down by style;
+  pinyin, homophone typos, emoji, voice run-ons …) and heldout_trainee_b.yaml
+  (written after tuning on the first), each broken down by style;
 * policy retrieval against policy_questions.yaml.
 """
 
