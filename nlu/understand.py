@@ -34,6 +34,8 @@ _ASKS = re.compile(r"[吗？?]|什么|怎么|多少|哪|几|能不能|可不可�
 _MIN_CLAUSES = 3
 # A main clause this sure overrides a less sure reading of the whole message.
 _MAIN_CLAUSE_SURE = 0.9
+# Typo repair is for chat messages; a longer paste is read as written.
+_MAX_CORRECTED = 200
 
 
 class Understanding:
@@ -79,16 +81,15 @@ class Understanding:
         if escape is not None:
             return Prediction(escape, CERTAIN, ((escape, CERTAIN),))
         pred = self.classifier.predict(reading, entity_types)
-        if self._unsure(pred):
-            corrected = self.normalizer.normalize(self.spelling.correct(written))
-            if corrected != reading:
-                escape = self.escapes.find(corrected)
-                if escape is not None:
-                    return Prediction(escape, CERTAIN, ((escape, CERTAIN),))
-                alt = self.classifier.predict(corrected, entity_types)
-                surer = pred.intent == OUT_OF_SCOPE or alt.confidence > pred.confidence
-                if alt.intent != OUT_OF_SCOPE and surer:
-                    pred = alt
+        corrected = self._corrected(written, reading) if self._unsure(pred) else None
+        if corrected is not None and corrected != reading:
+            escape = self.escapes.find(corrected)
+            if escape is not None:
+                return Prediction(escape, CERTAIN, ((escape, CERTAIN),))
+            alt = self.classifier.predict(corrected, entity_types)
+            surer = pred.intent == OUT_OF_SCOPE or alt.confidence > pred.confidence
+            if alt.intent != OUT_OF_SCOPE and surer:
+                pred = alt
         if pred.confidence < _MAIN_CLAUSE_SURE:
             main = self._main_clause(reading)
             if main is not None:
@@ -96,7 +97,11 @@ class Understanding:
                 good = alt.confidence >= _MAIN_CLAUSE_SURE or (self._unsure(pred) and not self._unsure(alt))
                 if alt.intent != OUT_OF_SCOPE and good:
                     pred = alt
-        if pred.intent != OUT_OF_SCOPE and pred.confidence < CERTAIN and self._foreign(written, reading):
+        if (
+            pred.intent != OUT_OF_SCOPE
+            and pred.confidence < CERTAIN
+            and self._foreign(written, reading, corrected)
+        ):
             return Prediction(OUT_OF_SCOPE, CERTAIN, ((OUT_OF_SCOPE, CERTAIN),))
         return pred
 
@@ -108,9 +113,16 @@ class Understanding:
         asking = [c for c in clauses if _ASKS.search(c)]
         return (asking or clauses)[-1]
 
-    def _foreign(self, written: str, reading: str) -> bool:
+    def _corrected(self, written: str, reading: str) -> str:
+        """The reading with homophone typos repaired (取销 → 取消); `reading` itself for long text."""
+        if len(written) > _MAX_CORRECTED:
+            return reading
+        return self.normalizer.normalize(self.spelling.correct(written))
+
+    def _foreign(self, written: str, reading: str, corrected: str | None = None) -> bool:
         """About another public service, as written or with typos corrected (户口签移)."""
         if self.topics.foreign_topic(reading) is not None:
             return True
-        corrected = self.normalizer.normalize(self.spelling.correct(written))
+        if corrected is None:
+            corrected = self._corrected(written, reading)
         return corrected != reading and self.topics.foreign_topic(corrected) is not None
