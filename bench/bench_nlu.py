@@ -100,14 +100,16 @@ def startup(rounds: int) -> None:
 def latency(rounds: int) -> None:
     from nlu import MAX_TEXT, NLU, TextTooLong
     from nlu.config import DEFAULT_CONFIG_DIR, load_examples, read_yaml
-    from nlu.evaluate import TRAINEE_HELDOUT, load_styled
+    from nlu.evaluate import TRAINEE_HELDOUT, TRAINEE_HELDOUT_B, load_styled
     from nlu.training import feature_types
 
     with tempfile.TemporaryDirectory(prefix="bench-nlu-") as tmp:
         nlu = NLU.load(Path(tmp))
     heldout = [t for t, _ in load_examples(DEFAULT_CONFIG_DIR / "heldout.yaml")]
     train = [t for t, _ in load_examples(DEFAULT_CONFIG_DIR / "train.yaml")][::7]
-    trainee = [u.text for u in load_styled(DEFAULT_CONFIG_DIR / TRAINEE_HELDOUT)]
+    trainee = [
+        u.text for name in (TRAINEE_HELDOUT, TRAINEE_HELDOUT_B) for u in load_styled(DEFAULT_CONFIG_DIR / name)
+    ]
     texts = heldout + trainee + train
 
     def baseline(text: str) -> None:
