@@ -107,9 +107,8 @@ def latency(rounds: int) -> None:
         nlu = NLU.load(Path(tmp))
     heldout = [t for t, _ in load_examples(DEFAULT_CONFIG_DIR / "heldout.yaml")]
     train = [t for t, _ in load_examples(DEFAULT_CONFIG_DIR / "train.yaml")][::7]
-    trainee = [
-        u.text for name in (TRAINEE_HELDOUT, TRAINEE_HELDOUT_B) for u in load_styled(DEFAULT_CONFIG_DIR / name)
-    ]
+    sets = (TRAINEE_HELDOUT, TRAINEE_HELDOUT_B)
+    trainee = [u.text for name in sets for u in load_styled(DEFAULT_CONFIG_DIR / name)]
     texts = heldout + trainee + train
 
     def baseline(text: str) -> None:
