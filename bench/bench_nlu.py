@@ -3,10 +3,13 @@
     .venv/bin/python bench/bench_nlu.py [--rounds N]
 
 Prints:
-* per-utterance `parse` latency p50/p99/max over the held-out phrasings and a
-  sample of training phrasings, as wall time and as CPU time of the thread
+* per-utterance `parse` latency p50/p99/max over the held-out phrasings (both
+  sets) and a sample of training phrasings, as wall time and as CPU time of the thread
   (wall time includes being preempted by other processes on a busy machine;
-  CPU time is what the code itself costs). Target: p99 ≤ 2 ms;
+  CPU time is what the code itself costs). Target: p99 ≤ 2 ms. Beside it, the
+  baseline measured in the same run on the same texts: entities plus the bare
+  classifier (exact commands and model, no pinyin/typo/dialect readings, no
+  escapes or topic gate), i.e. what `parse` cost before those readings;
 * `answer_question` latency and the cost of a message at the MAX_TEXT limit;
 * start-up in a fresh process: cold (empty cache: builds the jieba
   dictionary and trains the model) and warm (reads both), each as total
@@ -97,27 +100,47 @@ def startup(rounds: int) -> None:
 def latency(rounds: int) -> None:
     from nlu import MAX_TEXT, NLU, TextTooLong
     from nlu.config import DEFAULT_CONFIG_DIR, load_examples, read_yaml
+    from nlu.evaluate import TRAINEE_HELDOUT, TRAINEE_HELDOUT_B, load_styled
+    from nlu.training import feature_types
 
     with tempfile.TemporaryDirectory(prefix="bench-nlu-") as tmp:
         nlu = NLU.load(Path(tmp))
     heldout = [t for t, _ in load_examples(DEFAULT_CONFIG_DIR / "heldout.yaml")]
     train = [t for t, _ in load_examples(DEFAULT_CONFIG_DIR / "train.yaml")][::7]
-    texts = heldout + train
+    sets = (TRAINEE_HELDOUT, TRAINEE_HELDOUT_B)
+    trainee = [u.text for name in sets for u in load_styled(DEFAULT_CONFIG_DIR / name)]
+    texts = heldout + trainee + train
+
+    def baseline(text: str) -> None:
+        entities, id_like = nlu.extractor.analyse(text, nlu_today)
+        nlu.classifier.predict(text, feature_types(entities, id_like))
+
+    from nlu.shanghai import today_in_shanghai
+
+    nlu_today = today_in_shanghai()
     questions = [q["q"] for q in read_yaml(DEFAULT_CONFIG_DIR / "policy_questions.yaml")["questions"]]
     for t in texts[:50]:  # warm-up: first calls pay for lazy regex and cache set-up
         nlu.parse(t)
 
     wall: list[float] = []
     cpu: list[float] = []
+    base_wall: list[float] = []
     for _ in range(rounds):
         for t in texts:
             w0, c0 = time.perf_counter(), time.thread_time()
             nlu.parse(t)
             cpu.append(time.thread_time() - c0)
             wall.append(time.perf_counter() - w0)
+            w0 = time.perf_counter()
+            baseline(t)
+            base_wall.append(time.perf_counter() - w0)
     print(f"\nparse() over {len(texts)} utterances × {rounds} rounds ({len(wall)} calls)")
     print(f"  wall: {_fmt_us(wall)}   [target p99 ≤ 2000 µs]")
     print(f"  cpu : {_fmt_us(cpu)}")
+    print(f"  baseline (entities + bare classifier), wall: {_fmt_us(base_wall)}")
+    ratio50 = _pct(wall, 50) / _pct(base_wall, 50)
+    ratio99 = _pct(wall, 99) / _pct(base_wall, 99)
+    print(f"  parse / baseline: p50 ×{ratio50:.2f}   p99 ×{ratio99:.2f}")
 
     qwall = []
     for _ in range(rounds):
@@ -133,7 +156,15 @@ def latency(rounds: int) -> None:
         w0 = time.perf_counter()
         nlu.parse(long_text)
         lw.append(time.perf_counter() - w0)
-    print(f"parse() of a {MAX_TEXT}-character message: median {statistics.median(lw) * 1000:.1f} ms")
+    lb = []
+    for _ in range(20):
+        w0 = time.perf_counter()
+        baseline(long_text)
+        lb.append(time.perf_counter() - w0)
+    print(
+        f"parse() of a {MAX_TEXT}-character message: median {statistics.median(lw) * 1000:.1f} ms"
+        f"  (baseline {statistics.median(lb) * 1000:.1f} ms)"
+    )
     w0 = time.perf_counter()
     with contextlib.suppress(TextTooLong):
         nlu.parse("字" * 20_000)

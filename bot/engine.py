@@ -264,7 +264,9 @@ class Engine:
         if pair is not None and all(intent_handler(i) is not None for i in pair):
             question, labels = self.services.nlu.clarify_question(parse) or ("", [])
             options = dict(zip(labels, pair, strict=False))
-            await ctx.start_flow("clarify", question=question, labels=labels, options=options)
+            # --- issue 14: one likely meaning is a yes/no question ("您是想签到吗？")
+            yes = pair[0] if len(pair) == 1 else None
+            await ctx.start_flow("clarify", question=question, labels=labels, options=options, yes=yes)
             return
         await self.dispatch_intent(ctx, "out_of_scope")
 

@@ -1,13 +1,15 @@
 """Greeting, the help menu, thanks, cancel, hand-over to a person, and the fallback.
 
 Also the tiny "clarify" flow: when the NLU is unsure, the engine offers the
-two likeliest meanings and this flow routes the chosen one.
+two likeliest meanings (or asks "您是想签到吗？" when one is likely) and this
+flow routes the answer.
 """
 
 from __future__ import annotations
 
 from bot.handover.turn import request as request_handover
 from handlers.base import Context, Flow, intent_handler, on_intent, register_flow
+from nlu.answers import yes_no
 
 
 def menu_labels(ctx: Context) -> list[str]:
@@ -87,6 +89,16 @@ class Clarify(Flow):
 
     async def on_message(self, ctx: Context) -> bool:
         intent = ctx.data.get("options", {}).get(ctx.text)
+        yes = ctx.data.get("yes")
+        if intent is None and yes:
+            # "您是想签到吗？" — 嗯/对/👌 run it; 不是 gets the menu, not a guess.
+            answer = yes_no(ctx.text)
+            if answer is True:
+                intent = yes
+            elif answer is False:
+                ctx.end_flow()
+                ctx.say_key("menu.clarify_declined", menu_labels(ctx))
+                return True
         ctx.end_flow()
         if intent is None:
             return False

@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         out = parsed.to_dict()
         out["alternatives"] = [[i, round(p, 4)] for i, p in parsed.alternatives]
+        out["reading"] = nlu.understanding.reading(args.text)  # pinyin, dialect, politeness normalised
         clarify = nlu.clarify_question(parsed)
         if clarify is not None:
             out["clarify"] = {"question": clarify[0], "choices": clarify[1]}

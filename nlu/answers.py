@@ -30,7 +30,7 @@ from nlu.dates import to_int
 from nlu.entities import EntityExtractor
 from nlu.numbers import NumberFinder
 from nlu.shanghai import today_in_shanghai
-from nlu.text import compact, for_matching
+from nlu.text import compact, for_matching, is_blank
 
 
 class Unrecognised(Enum):
@@ -75,6 +75,15 @@ class AnswerReader:
         return None
 
     def yes_no(self, text: str) -> YesNo:
+        # --- emoji answers (👍 / 👎), issue 14
+        if is_blank(text):
+            for ch in text:
+                if ch in self.words.emoji_yes:
+                    return True
+                if ch in self.words.emoji_no:
+                    return False
+            return UNRECOGNISED
+        # --- end emoji answers
         clauses = [compact(c) for c in _CLAUSE.split(for_matching(text)) if compact(c)]
         if not clauses:
             return UNRECOGNISED

@@ -68,6 +68,7 @@ MODEL_INPUT_FILES = (
     "model.yaml",
     "lexicon.yaml",
     "groups.yaml",
+    "colloquial.yaml",
 )
 
 
@@ -103,6 +104,8 @@ class Thresholds(_Strict):
     out_of_scope_below: float = Field(ge=0, le=1)
     clarify_below: float = Field(ge=0, le=1)
     clarify_min_choice: float = Field(ge=0, le=1)
+    clarify_one_min: float = Field(ge=0, le=1)
+    clarify_one_ratio: float = Field(ge=1)
 
 
 class RetrievalParams(_Strict):
@@ -165,8 +168,9 @@ class CommandFile(_Strict):
     exact: dict[str, tuple[str, ...]]
     global_commands: dict[str, tuple[str, ...]]
     strip_particles: str
+    escapes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
-    @field_validator("exact", "global_commands")
+    @field_validator("exact", "global_commands", "escapes")
     @classmethod
     def _contract_intents(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         unknown = set(value) - set(INTENTS)
@@ -183,6 +187,8 @@ class AnswerWords(_Strict):
     particles: str
     leading_pronouns: tuple[str, ...]
     max_negative_tail: int = Field(ge=0)
+    emoji_yes: str = ""
+    emoji_no: str = ""
 
 
 class Lexicon(_Strict):

@@ -43,15 +43,20 @@ from nlu.config import (
     read_yaml,
 )
 from nlu.entities import EntityExtractor
+from nlu.escapes import EscapeFinder
 from nlu.features import Featurizer
 from nlu.ids import IdCardCheck
 from nlu.model import FORMAT_VERSION, LinearModel
+from nlu.normalize import Normalizer
 from nlu.retrieval import PolicyIndex
 from nlu.shanghai import today_in_shanghai
+from nlu.spelling import SpellingIndex
 from nlu.text import is_blank
 from nlu.tokenizer import Tokenizer
+from nlu.topics import TopicGate
 from nlu.training import entity_feature_types, feature_rows, feature_types, fit
 from nlu.types import Entity, Parse, PolicyAnswer
+from nlu.understand import Understanding
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +66,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 2000
 
 # Bump when feature extraction changes meaning, so cached models are retrained.
-FEATURE_VERSION = "features-1"
+FEATURE_VERSION = "features-2"
 # Files whose content decides the segmented policy passages.
 POLICY_INPUT_FILES = ("articles.yaml", "lexicon.yaml", "domain_dict.txt")
 
@@ -96,6 +101,7 @@ class NLU:
         params: ModelParams,
         extractor: EntityExtractor,
         classifier: IntentClassifier,
+        understanding: Understanding,
         policy: PolicyIndex,
         labels: dict[str, str],
         messages: dict[str, str],
@@ -104,6 +110,7 @@ class NLU:
         self.params = params
         self.extractor = extractor
         self.classifier = classifier
+        self.understanding = understanding
         self.policy = policy
         self.labels = labels
         self.messages = messages
@@ -130,12 +137,14 @@ class NLU:
 
         tokenizer = Tokenizer(cache, config_dir / "domain_dict.txt")
         report.dictionary_from_cache = tokenizer.from_cache
+        normalizer = Normalizer.load(config_dir)
         featurizer = Featurizer(
             tokenizer,
             load_concepts(config_dir / "concepts.yaml"),
             params.features.char_ngram_min,
             params.features.char_ngram_max,
             params.features.word_bigrams,
+            normalizer,
         )
         extractor = EntityExtractor(lexicon, groups)
 
@@ -143,6 +152,7 @@ class NLU:
         key = fingerprint(config_dir, MODEL_INPUT_FILES, salt)
         name = f"intent-model-{key}.npz"
         model: LinearModel | None = None
+        examples = load_examples(config_dir / "train.yaml")
         cached = cache.find(name)
         if cached is not None:
             try:
@@ -151,14 +161,20 @@ class NLU:
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ignoring unreadable NLU model cache %s: %s", cached, exc)
         if model is None:
-            examples = load_examples(config_dir / "train.yaml")
             rows = feature_rows(featurizer, extractor, [t for t, _ in examples])
             model = fit(rows, [i for _, i in examples], params)
             cache.write_bytes(name, model.to_bytes())
             cache.prune("intent-model-", keep=name)
 
-        classifier = IntentClassifier(
-            model, featurizer, CommandTable(commands), params.temperature, params.thresholds
+        table = CommandTable(commands)
+        classifier = IntentClassifier(model, featurizer, table, params.temperature, params.thresholds)
+        understanding = Understanding(
+            classifier,
+            normalizer,
+            SpellingIndex.load(_vocabulary(tokenizer, examples, commands), config_dir),
+            EscapeFinder(commands, table),
+            TopicGate.load(config_dir),
+            params.thresholds,
         )
         policy = _load_policy_index(cache, config_dir, articles, tokenizer, params, lexicon)
         report.warnings = list(cache.warnings)
@@ -167,6 +183,7 @@ class NLU:
             params=params,
             extractor=extractor,
             classifier=classifier,
+            understanding=understanding,
             policy=policy,
             labels={k: v.label for k, v in intents.intents.items()},
             messages={str(k): str(v) for k, v in messages.items()},
@@ -178,14 +195,15 @@ class NLU:
         """Intent, calibrated confidence, entities and the top-3 alternatives.
 
         Raises TextTooLong (before any work) above MAX_TEXT characters.
-        Empty or whitespace-only text is `out_of_scope` with confidence 0.
+        Empty or whitespace-only text is `out_of_scope` with confidence 0
+        (emoji that mean something, such as 👍, are read as their word).
         """
         _check_length(text)
-        if is_blank(text):
+        if is_blank(text) and self.understanding.normalizer.emoji_word(text) is None:
             return Parse(OUT_OF_SCOPE, 0.0)
         day = today or today_in_shanghai()
         entities, id_like = self.extractor.analyse(text, day)
-        pred = self.classifier.predict(text, feature_types(entities, id_like))
+        pred = self.understanding.predict(text, feature_types(entities, id_like))
         return Parse(pred.intent, pred.confidence, entities, pred.alternatives)
 
     def extract_entities(self, text: str, today: date | None = None) -> tuple[Entity, ...]:
@@ -194,36 +212,54 @@ class NLU:
         return self.extractor.extract(text, today or today_in_shanghai())
 
     def answer_question(self, text: str) -> PolicyAnswer | None:
-        """The passage of the Measures / action plan that answers `text`, or None."""
+        """The passage of the Measures / action plan that answers `text`, or None.
+
+        None for a question about another public service: 第十七条 is no answer
+        to "种地补贴到账了吗", however many words they share.
+        """
         _check_length(text)
-        if is_blank(text):
+        if is_blank(text) or self.understanding.foreign_topic(text):
             return None
         return self.policy.answer(text)
 
     # --------------------------------------------------- conversation helpers
     def global_command(self, text: str) -> str | None:
         """`cancel`, `human_agent` or `help` when the message is one of those
-        commands; flows check this before reading the message as their answer."""
+        commands or asks for one inside a sentence ("算了，帮我找个工作人员吧")."""
         if len(text) > MAX_TEXT:
             return None
-        return self.classifier.commands.global_command(text)
+        return self.understanding.escape(text)
 
-    def clarify(self, parse: Parse) -> tuple[str, str] | None:
-        """The two likeliest intents to offer when `parse` is too unsure to act on."""
+    def clarify(self, parse: Parse) -> tuple[str] | tuple[str, str] | None:
+        """What to ask about when `parse` is too unsure to act on.
+
+        One intent when one meaning is likely ("您是想签到吗？"), the two
+        likeliest when two are, None when nothing is likely enough to offer.
+        """
         th = self.params.thresholds
         unsure = parse.intent == OUT_OF_SCOPE or parse.confidence < th.clarify_below
         if not unsure:
             return None
         choices = [(i, p) for i, p in parse.alternatives if i not in _NOT_A_CHOICE]
-        if len(choices) < 2 or choices[1][1] < th.clarify_min_choice:
+        if not choices:
             return None
-        return choices[0][0], choices[1][0]
+        first, p1 = choices[0]
+        p2 = choices[1][1] if len(choices) > 1 else 0.0
+        if p2 < th.clarify_min_choice or p1 >= th.clarify_one_ratio * p2:
+            return (first,) if p1 >= th.clarify_one_min else None
+        return first, choices[1][0]
 
     def clarify_question(self, parse: Parse) -> tuple[str, list[str]] | None:
-        """The clarifying question and its choice labels, ready to send."""
+        """The clarifying question and its choice labels, ready to send.
+
+        Two meanings: the labels of both and 都不是. One: 是的 / 不是.
+        """
         pair = self.clarify(parse)
         if pair is None:
             return None
+        if len(pair) == 1:
+            question = self.messages["clarify_one"].format(label=self.labels[pair[0]])
+            return question, [self.messages["clarify_yes"], self.messages["clarify_no"]]
         first, second = (self.labels[i] for i in pair)
         question = self.messages["clarify"].format(first=first, second=second)
         return question, [first, second, self.messages["clarify_neither"]]
@@ -249,7 +285,7 @@ class NLU:
     def intent_features(self, text: str) -> list[str]:
         """The model's features of a message (for debugging and `python -m nlu parse -v`)."""
         types = entity_feature_types(self.extractor, text, today_in_shanghai())
-        return sorted(self.classifier.featurizer.features(text, types))
+        return sorted(self.classifier.featurizer.features(self.understanding.reading(text), types))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -291,6 +327,23 @@ def _load_policy_index(
         cache.write_bytes(name, json.dumps(terms, ensure_ascii=False).encode())
         cache.prune("policy-index-", keep=name)
     return index
+
+
+def _vocabulary(
+    tokenizer: Tokenizer, examples: list[tuple[str, str]], commands: CommandFile
+) -> list[tuple[str, int]]:
+    """Words the bot knows, with how often the training data uses them (for pinyin and typos)."""
+    counts: dict[str, int] = {}
+    for text, _ in examples:
+        for w in tokenizer.cut(text):
+            counts[w] = counts.get(w, 0) + 1
+    for word, _ in tokenizer.domain_words:
+        counts[word] = counts.get(word, 0) + 1
+    for table in (commands.exact, commands.global_commands):
+        for phrases in table.values():
+            for p in phrases:
+                counts[p] = counts.get(p, 0) + 1
+    return list(counts.items())
 
 
 def _check_length(text: str) -> None:

@@ -21,6 +21,7 @@ import itertools
 import re
 from collections.abc import Iterable
 
+from nlu.normalize import Normalizer
 from nlu.text import compact
 from nlu.tokenizer import Tokenizer
 
@@ -43,8 +44,10 @@ class Featurizer:
         ngram_min: int,
         ngram_max: int,
         word_bigrams: bool,
+        normalizer: Normalizer | None = None,
     ) -> None:
         self._tokenizer = tokenizer
+        self._normalizer = normalizer
         self._concepts = concepts
         phrases = sorted(concepts, key=len, reverse=True)
         self._concept_re = re.compile("|".join(re.escape(p) for p in phrases)) if phrases else None
@@ -52,11 +55,15 @@ class Featurizer:
         self._ngram_max = ngram_max
         self._word_bigrams = word_bigrams
 
+    def reading(self, text: str) -> str:
+        """The message in the words the model was trained on (see nlu.normalize)."""
+        return self._normalizer.normalize(text) if self._normalizer is not None else text
+
     def clean(self, text: str) -> str:
         return _DIGITS.sub("0", compact(text))
 
     def features(self, text: str, entity_types: Iterable[str] = ()) -> list[str]:
-        """Distinct feature names of `text` (order irrelevant)."""
+        """Distinct feature names of `text` (order irrelevant); `text` is already a `reading`."""
         t = self.clean(text)
         feats: set[str] = {"l:" + _length_bucket(len(t))}
         padded = f"<{t}>"

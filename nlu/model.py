@@ -9,6 +9,12 @@ temperature is fitted on cross-validated predictions (see `nlu.evaluate`).
 
 Training is full-batch Adam on the L2-regularised mean cross-entropy; there
 is no sampling, so the same data always gives the same weights.
+
+scikit-learn's LogisticRegression (lbfgs, same features, rows and L2) was
+measured against this optimiser (issue 14): 5-fold CV 0.914–0.918 for C from
+20 to 400 against 0.922 here, and 2–6× slower to fit (a slower cold start and
+`evaluate`). Parse cost would be the same (prediction is `LinearModel` either
+way), so the optimiser stays and scikit-learn is not a dependency.
 """
 
 from __future__ import annotations

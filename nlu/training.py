@@ -32,7 +32,10 @@ def entity_feature_types(extractor: EntityExtractor, text: str, today: date) -> 
 
 
 def feature_rows(featurizer: Featurizer, extractor: EntityExtractor, texts: Sequence[str]) -> list[list[str]]:
-    return [featurizer.features(t, entity_feature_types(extractor, t, _FEATURE_DAY)) for t in texts]
+    return [
+        featurizer.features(featurizer.reading(t), entity_feature_types(extractor, t, _FEATURE_DAY))
+        for t in texts
+    ]
 
 
 def fit(rows: Sequence[Sequence[str]], targets: Sequence[str], params: ModelParams) -> LinearModel:

@@ -60,3 +60,7 @@ def test_evaluate_command_meets_the_accuracy_bar(
     for intent in ("check_in", "claim_status", "out_of_scope"):
         assert re.search(rf"^{intent}\s+[0-9.]+\s+[0-9.]+", report, re.MULTILINE)
     assert "Top confusions" in report and "ECE" in report and "Policy questions" in report
+    trainee = re.search(r"Trainee held-out set \(heldout_trainee\.yaml\).*?: ([0-9.]+)", report)
+    assert trainee is not None and float(trainee.group(1)) >= 0.95
+    for style in ("dialect", "pinyin", "homophone", "emoji", "offtopic"):
+        assert re.search(rf"^  {style}\s+[0-9.]+\s+\d+\s+\d+$", report, re.MULTILINE)

@@ -1,0 +1,212 @@
+"""Pinyin input and homophone typos, read back as the words that were meant.
+
+People who cannot pick characters type pinyin ("qiandao", "wo yao qian
+dao", "bangding一下身份"), and a pinyin keyboard happily offers the wrong
+characters of the right sound (取销 for 取消, 投述 for 投诉, 考情 for 考勤).
+Both are the same problem seen from two sides: the sound is right, the
+characters are not. So the vocabulary the bot knows (training data, domain
+dictionary, commands) is indexed by its toneless pinyin, and
+
+* `transliterate` turns every latin run that spells pinyin into the best
+  sequence of known words (fewest pieces; single characters by their
+  frequency in the training data);
+* `correct` replaces a run of characters that is not a word the bot knows
+  but sounds like one (loosely: in/ing, zh/z … as the keyboards' fuzzy mode
+  does) with that word.
+
+A correction is a hypothesis: `NLU.parse` only uses it when the message as
+written is not understood, so 钱到了没 (money) never turns into 签到 (check in).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+from pypinyin import lazy_pinyin
+from pypinyin.constants import PINYIN_DICT
+from pypinyin.contrib.tone_convert import to_normal
+
+from nlu.config import DEFAULT_CONFIG_DIR, load_model
+from nlu.text import HAN
+
+_LATIN_RUN = re.compile(r"[a-zA-Z][a-zA-Z' ]*[a-zA-Z]|[a-zA-Z]")
+_HAN_RUN = re.compile(f"[{HAN}]+")
+_HAN_CHAR = re.compile(f"[{HAN}]")
+# A word costs one piece; a lone character more, so known words are preferred.
+_CHAR_COST = 1.6
+_MAX_WINDOW = 4
+
+
+class SpellingFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    latin_words: tuple[str, ...]
+    fuzzy_finals: tuple[tuple[str, str], ...]
+    fuzzy_initials: tuple[tuple[str, str], ...]
+    targets: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable with a vowel (drops the interjections m, n, ng, hm)."""
+    readings: set[str] = set()
+    for value in PINYIN_DICT.values():
+        readings.update(value.split(","))
+    out = {to_normal(r).replace("ü", "v") for r in readings}
+    return frozenset(s for s in out if s.isascii() and s.isalpha() and re.search("[aeiouv]", s))
+
+
+@lru_cache(maxsize=8192)
+def _char_pinyin(ch: str) -> str:
+    return lazy_pinyin(ch, errors="ignore")[0] if _HAN_CHAR.fullmatch(ch) else ""
+
+
+def _word_pinyin(word: str) -> list[str]:
+    return [p for p in lazy_pinyin(word, errors="ignore") if p]
+
+
+class SpellingIndex:
+    def __init__(self, data: SpellingFile, vocabulary: Iterable[tuple[str, int]]) -> None:
+        self._latin_known = frozenset(w.lower() for w in data.latin_words)
+        self._finals = tuple(sorted(data.fuzzy_finals, key=lambda p: -len(p[0])))
+        self._initials = data.fuzzy_initials
+        self._syllables = _syllables()
+        self._max_syllable = max(len(s) for s in self._syllables)
+        counts: Counter[str] = Counter()
+        for word, n in vocabulary:
+            counts[word] += n
+        for word in data.targets:
+            counts[word] += 1_000  # the domain's own words win a tie of sounds
+        self.words = frozenset(w for w in counts if len(w) >= 2)
+        # spelled pinyin ("qiandao") → best word, with the syllable boundaries inside it
+        self._spelled: dict[str, tuple[str, frozenset[int]]] = {}
+        # fuzzy sound key ("qian dao") → best word, for homophone typos
+        self._sound: dict[str, str] = {}
+        char_counts: Counter[str] = Counter()
+        for word, n in counts.most_common():
+            for ch in word:
+                if _HAN_CHAR.fullmatch(ch):
+                    char_counts[ch] += n
+            if len(word) < 2 or not _HAN_RUN.fullmatch(word):
+                continue
+            syl = _word_pinyin(word)
+            if len(syl) != len(word):
+                continue
+            spelled = "".join(syl)
+            if spelled not in self._spelled:
+                cuts, pos = set(), 0
+                for s in syl[:-1]:
+                    pos += len(s)
+                    cuts.add(pos)
+                self._spelled[spelled] = (word, frozenset(cuts))
+            if len(word) <= _MAX_WINDOW:
+                self._sound.setdefault(self.sound_key([_char_pinyin(c) for c in word]), word)
+        self._char_for: dict[str, str] = {}
+        for ch, _ in char_counts.most_common():
+            self._char_for.setdefault(_char_pinyin(ch), ch)
+
+    @classmethod
+    def load(
+        cls, vocabulary: Iterable[tuple[str, int]], config_dir: Path = DEFAULT_CONFIG_DIR
+    ) -> SpellingIndex:
+        return cls(load_model(SpellingFile, config_dir / "spelling.yaml"), vocabulary)
+
+    # ------------------------------------------------------------- sounds
+    def _fuzzy(self, syllable: str) -> str:
+        for a, b in self._initials:
+            if syllable.startswith(a):
+                syllable = b + syllable[len(a) :]
+                break
+        for a, b in self._finals:
+            if syllable.endswith(a):
+                return syllable[: -len(a)] + b
+        return syllable
+
+    def sound_key(self, syllables: Iterable[str]) -> str:
+        return " ".join(self._fuzzy(s) for s in syllables)
+
+    # ------------------------------------------------------------ pinyin
+    def _is_pinyin(self, chunk: str) -> bool:
+        n = len(chunk)
+        ok = [False] * (n + 1)
+        ok[0] = True
+        for i in range(n):
+            if ok[i]:
+                for j in range(i + 1, min(n, i + self._max_syllable) + 1):
+                    if chunk[i:j] in self._syllables:
+                        ok[j] = True
+        return ok[n]
+
+    def _pinyin_to_han(self, run: str) -> str | None:
+        """Best Chinese reading of a latin run, or None when it is not pinyin."""
+        chunks = [c for c in run.lower().replace("'", " ").split() if c]
+        if not chunks or any(c in self._latin_known or not self._is_pinyin(c) for c in chunks):
+            return None
+        if len(chunks) == 1 and len(chunks[0]) < 2:
+            return None
+        s = "".join(chunks)
+        forced: set[int] = set()
+        pos = 0
+        for c in chunks[:-1]:
+            pos += len(c)
+            forced.add(pos)
+        n = len(s)
+        inf = float("inf")
+        best: list[tuple[float, str]] = [(inf, "")] * (n + 1)
+        best[0] = (0.0, "")
+        for i in range(n):
+            cost_i, text_i = best[i]
+            if cost_i == inf:
+                continue
+            for j in range(i + 1, n + 1):
+                piece = s[i:j]
+                entry = self._spelled.get(piece)
+                if entry is not None:
+                    word, cuts = entry
+                    inner = {p - i for p in forced if i < p < j}
+                    if inner <= cuts and cost_i + 1.0 < best[j][0]:
+                        best[j] = (cost_i + 1.0, text_i + word)
+                if j - i <= self._max_syllable and piece in self._syllables:
+                    inner_forced = any(i < p < j for p in forced)
+                    ch = self._char_for.get(piece)
+                    if ch is not None and not inner_forced and cost_i + _CHAR_COST < best[j][0]:
+                        best[j] = (cost_i + _CHAR_COST, text_i + ch)
+        return best[n][1] if best[n][0] < inf else None
+
+    def transliterate(self, text: str) -> str:
+        """Pinyin runs replaced by Chinese (我要qiandao → 我要签到); other text unchanged."""
+
+        def repl(m: re.Match[str]) -> str:
+            han = self._pinyin_to_han(m.group(0))
+            return han if han is not None else m.group(0)
+
+        return _LATIN_RUN.sub(repl, text)
+
+    # --------------------------------------------------------- homophones
+    def correct(self, text: str) -> str:
+        """Unknown character runs that sound like a known word, replaced by it (取销 → 取消)."""
+        return _HAN_RUN.sub(lambda m: self._correct_run(m.group(0)), text)
+
+    def _correct_run(self, run: str) -> str:
+        out: list[str] = []
+        i, n = 0, len(run)
+        while i < n:
+            for size in range(min(_MAX_WINDOW, n - i), 1, -1):
+                window = run[i : i + size]
+                if window in self.words:
+                    out.append(window)
+                    i += size
+                    break
+                word = self._sound.get(self.sound_key(_char_pinyin(c) for c in window))
+                if word is not None and word != window:
+                    out.append(word)
+                    i += size
+                    break
+            else:
+                out.append(run[i])
+                i += 1
+        return "".join(out)

@@ -1,0 +1,128 @@
+"""From a message as typed to an intent: the order of the readings.
+
+1. pinyin runs become Chinese (qiandao → 签到), then the colloquial rewrite
+   (俺咋签 → 我怎么签, 👍 → 好的, polite openings cut);
+2. an escape anywhere in the message (算了，找个工作人员吧) is a command;
+3. exact commands, then the calibrated model;
+4. only when that is not understood (out_of_scope or below the clarify
+   threshold): the same with homophone typos corrected (取销 → 取消); the
+   corrected reading wins only if the model is surer of it;
+5. several clauses long and not clearly understood ("我在长春打工，户口在延边，
+   上个月刚辞职，补贴能给多少"): the main clause alone, i.e. the last one that
+   asks something (else the last one), when the model is sure of it;
+6. a message about another public service (户口迁移, 种地补贴) that names
+   nothing of vocational training is out_of_scope, not a look-alike intent.
+"""
+
+from __future__ import annotations
+
+import re
+
+from nlu.classifier import IntentClassifier, Prediction
+from nlu.config import OUT_OF_SCOPE, Thresholds
+from nlu.escapes import EscapeFinder
+from nlu.normalize import Normalizer
+from nlu.spelling import SpellingIndex
+from nlu.topics import TopicGate
+
+# Escapes and exact commands are certain (as in nlu.classifier); so is a
+# message about another public service.
+CERTAIN = 1.0
+_CLAUSE = re.compile(r"[^，,。.！!？?；;…]+[？?]?")
+_ASKS = re.compile(r"[吗？?]|什么|怎么|多少|哪|几|能不能|可不可以|有没有|是不是")
+# A message needs this many clauses before its main clause is read alone.
+_MIN_CLAUSES = 3
+# A main clause this sure overrides a less sure reading of the whole message.
+_MAIN_CLAUSE_SURE = 0.9
+# Typo repair is for chat messages; a longer paste is read as written.
+_MAX_CORRECTED = 200
+
+
+class Understanding:
+    def __init__(
+        self,
+        classifier: IntentClassifier,
+        normalizer: Normalizer,
+        spelling: SpellingIndex,
+        escapes: EscapeFinder,
+        topics: TopicGate,
+        thresholds: Thresholds,
+    ) -> None:
+        self.classifier = classifier
+        self.normalizer = normalizer
+        self.spelling = spelling
+        self.escapes = escapes
+        self.topics = topics
+        self.thresholds = thresholds
+
+    def reading(self, text: str) -> str:
+        """The message in the model's words: pinyin read, dialect and politeness normalised."""
+        return self.normalizer.normalize(self.spelling.transliterate(text))
+
+    def escape(self, text: str) -> str | None:
+        """`cancel` / `human_agent` / `help` asked for anywhere in the message."""
+        found = self.escapes.find(self.reading(text))
+        if found is None:
+            found = self.escapes.find(self.normalizer.normalize(self.spelling.correct(text)))
+        return found
+
+    def foreign_topic(self, text: str) -> bool:
+        """About another public service (户口迁移, 种地补贴) and nothing of training."""
+        written = self.spelling.transliterate(text)
+        return self._foreign(written, self.normalizer.normalize(written))
+
+    def _unsure(self, pred: Prediction) -> bool:
+        return pred.intent == OUT_OF_SCOPE or pred.confidence < self.thresholds.clarify_below
+
+    def predict(self, text: str, entity_types: tuple[str, ...] = ()) -> Prediction:
+        written = self.spelling.transliterate(text)
+        reading = self.normalizer.normalize(written)
+        escape = self.escapes.find(reading)
+        if escape is not None:
+            return Prediction(escape, CERTAIN, ((escape, CERTAIN),))
+        pred = self.classifier.predict(reading, entity_types)
+        corrected = self._corrected(written, reading) if self._unsure(pred) else None
+        if corrected is not None and corrected != reading:
+            escape = self.escapes.find(corrected)
+            if escape is not None:
+                return Prediction(escape, CERTAIN, ((escape, CERTAIN),))
+            alt = self.classifier.predict(corrected, entity_types)
+            surer = pred.intent == OUT_OF_SCOPE or alt.confidence > pred.confidence
+            if alt.intent != OUT_OF_SCOPE and surer:
+                pred = alt
+        if pred.confidence < _MAIN_CLAUSE_SURE:
+            main = self._main_clause(reading)
+            if main is not None:
+                alt = self.classifier.predict(main, entity_types)
+                good = alt.confidence >= _MAIN_CLAUSE_SURE or (self._unsure(pred) and not self._unsure(alt))
+                if alt.intent != OUT_OF_SCOPE and good:
+                    pred = alt
+        if (
+            pred.intent != OUT_OF_SCOPE
+            and pred.confidence < CERTAIN
+            and self._foreign(written, reading, corrected)
+        ):
+            return Prediction(OUT_OF_SCOPE, CERTAIN, ((OUT_OF_SCOPE, CERTAIN),))
+        return pred
+
+    @staticmethod
+    def _main_clause(reading: str) -> str | None:
+        clauses = [c for c in (m.group(0).strip() for m in _CLAUSE.finditer(reading)) if c]
+        if len(clauses) < _MIN_CLAUSES:
+            return None
+        asking = [c for c in clauses if _ASKS.search(c)]
+        return (asking or clauses)[-1]
+
+    def _corrected(self, written: str, reading: str) -> str:
+        """The reading with homophone typos repaired (取销 → 取消); `reading` itself for long text."""
+        if len(written) > _MAX_CORRECTED:
+            return reading
+        return self.normalizer.normalize(self.spelling.correct(written))
+
+    def _foreign(self, written: str, reading: str, corrected: str | None = None) -> bool:
+        """About another public service, as written or with typos corrected (户口签移)."""
+        if self.topics.foreign_topic(reading) is not None:
+            return True
+        if corrected is None:
+            corrected = self._corrected(written, reading)
+        return corrected != reading and self.topics.foreign_topic(corrected) is not None
