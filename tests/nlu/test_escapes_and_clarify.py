@@ -13,7 +13,7 @@ from nlu import NLU
 from nlu.types import Parse
 from tests.conftest import ChatDriver
 
-HANDOFF = "转接人工"
+HANDOFF = "转人工"  # every hand-over answer names it (config/messages/handover.yaml)
 CANCELLED = "已取消"
 
 
