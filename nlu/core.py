@@ -13,7 +13,6 @@ carries a digest of those files.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -29,7 +28,6 @@ from nlu.config import (
     DEFAULT_CONFIG_DIR,
     MODEL_INPUT_FILES,
     OUT_OF_SCOPE,
-    ArticleFile,
     CommandFile,
     ConfigError,
     GroupFile,
@@ -45,8 +43,9 @@ from nlu.config import (
 from nlu.entities import EntityExtractor
 from nlu.features import Featurizer
 from nlu.ids import IdCardCheck
+from nlu.knowledge import KNOWLEDGE_DIR
 from nlu.model import FORMAT_VERSION, LinearModel
-from nlu.retrieval import PolicyIndex
+from nlu.retrieval import KnowledgeIndex, Match
 from nlu.shanghai import today_in_shanghai
 from nlu.text import is_blank
 from nlu.tokenizer import Tokenizer
@@ -62,8 +61,6 @@ MAX_TEXT = 2000
 
 # Bump when feature extraction changes meaning, so cached models are retrained.
 FEATURE_VERSION = "features-1"
-# Files whose content decides the segmented policy passages.
-POLICY_INPUT_FILES = ("articles.yaml", "lexicon.yaml", "domain_dict.txt")
 
 # Intents never offered as one of two clarifying choices: "did you mean yes
 # or no?" helps nobody.
@@ -96,7 +93,7 @@ class NLU:
         params: ModelParams,
         extractor: EntityExtractor,
         classifier: IntentClassifier,
-        policy: PolicyIndex,
+        policy: KnowledgeIndex,
         labels: dict[str, str],
         messages: dict[str, str],
         report: LoadReport,
@@ -111,7 +108,9 @@ class NLU:
 
     # ------------------------------------------------------------------ load
     @classmethod
-    def load(cls, cache_dir: Path, config_dir: Path = DEFAULT_CONFIG_DIR) -> NLU:
+    def load(
+        cls, cache_dir: Path, config_dir: Path = DEFAULT_CONFIG_DIR, knowledge_dir: Path = KNOWLEDGE_DIR
+    ) -> NLU:
         """Build the service; safe to call from several processes at once."""
         started = time.perf_counter()
         config_dir = Path(config_dir)
@@ -123,7 +122,6 @@ class NLU:
         groups: GroupFile = load_model(GroupFile, config_dir / "groups.yaml")
         commands: CommandFile = load_model(CommandFile, config_dir / "commands.yaml")
         intents: IntentFile = load_model(IntentFile, config_dir / "intents.yaml")
-        articles: ArticleFile = load_model(ArticleFile, config_dir / "articles.yaml")
         messages = read_yaml(config_dir / "messages.yaml")
         if not isinstance(messages, dict):
             raise ConfigError("messages.yaml: expected a mapping of message id → text")
@@ -160,7 +158,7 @@ class NLU:
         classifier = IntentClassifier(
             model, featurizer, CommandTable(commands), params.temperature, params.thresholds
         )
-        policy = _load_policy_index(cache, config_dir, articles, tokenizer, params, lexicon)
+        policy = KnowledgeIndex.load(tokenizer, lexicon.retrieval_stopwords, Path(knowledge_dir))
         report.warnings = list(cache.warnings)
         report.seconds = time.perf_counter() - started
         return cls(
@@ -193,12 +191,24 @@ class NLU:
         _check_length(text)
         return self.extractor.extract(text, today or today_in_shanghai())
 
-    def answer_question(self, text: str) -> PolicyAnswer | None:
-        """The passage of the Measures / action plan that answers `text`, or None."""
+    def answer_question(self, text: str, parse: Parse | None = None) -> PolicyAnswer | None:
+        """The knowledge-base answer to a rule question, or None when we do not know.
+
+        Retrieval and the intent classifier together: a message the classifier
+        finds nothing of ours in (out_of_scope) needs a closer match to be answered.
+        """
         _check_length(text)
         if is_blank(text):
             return None
-        return self.policy.answer(text)
+        parse = parse or self.parse(text)
+        return self.policy.answer(text, out_of_scope=parse.intent == OUT_OF_SCOPE)
+
+    def match_question(self, text: str) -> Match | None:
+        """The best knowledge-base entry with its coverage, below the threshold too (for evaluation)."""
+        _check_length(text)
+        if is_blank(text):
+            return None
+        return self.policy.search(text)
 
     # --------------------------------------------------- conversation helpers
     def global_command(self, text: str) -> str | None:
@@ -261,36 +271,6 @@ class NLU:
             "dictionary_from_cache": self.report.dictionary_from_cache,
             "model_from_cache": self.report.model_from_cache,
         }
-
-
-def _load_policy_index(
-    cache: CacheDir,
-    config_dir: Path,
-    articles: ArticleFile,
-    tokenizer: Tokenizer,
-    params: ModelParams,
-    lexicon: Lexicon,
-) -> PolicyIndex:
-    """The retrieval index, with the segmented passages read from the cache when possible."""
-    key = fingerprint(config_dir, POLICY_INPUT_FILES, f"{FEATURE_VERSION}/jieba-{jieba.__version__}")
-    name = f"policy-index-{key}.json"
-    doc_terms: list[list[str]] | None = None
-    cached = cache.find(name)
-    if cached is not None:
-        try:
-            loaded = json.loads(cached.read_bytes())
-            if isinstance(loaded, list) and all(
-                isinstance(d, list) and all(isinstance(t, str) for t in d) for d in loaded
-            ):
-                doc_terms = loaded
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable policy index cache %s: %s", cached, exc)
-    index = PolicyIndex(articles, tokenizer, params.retrieval, lexicon.retrieval_stopwords, doc_terms)
-    if doc_terms is None:
-        terms = index.passage_terms(articles)
-        cache.write_bytes(name, json.dumps(terms, ensure_ascii=False).encode())
-        cache.prune("policy-index-", keep=name)
-    return index
 
 
 def _check_length(text: str) -> None:

@@ -62,7 +62,9 @@ class Entry(StrictModel):
     def _article_shape(self) -> Entry:
         pattern = ARTICLE if self.source == "measures" else _PLAN_SECTION
         if not pattern.match(self.article):
-            raise ValueError(f"{self.id}: article {self.article!r} does not look like a {self.source} article")
+            raise ValueError(
+                f"{self.id}: article {self.article!r} does not look like a {self.source} article"
+            )
         return self
 
     @property
@@ -159,7 +161,9 @@ class LawText:
     def scope(self, source: str, article: str) -> str | None:
         """The normalised text an `article` reference covers; None when there is no such article."""
         if source == "action_plan":
-            return next((normalise(v) for k, v in self.plan_sections.items() if k == normalise(article)), None)
+            return next(
+                (normalise(v) for k, v in self.plan_sections.items() if k == normalise(article)), None
+            )
         m = ARTICLE.match(article)
         if m is None or m.group(1) not in self.articles:
             return None
