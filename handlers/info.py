@@ -19,6 +19,7 @@ from bot.identity import mask_id_card
 from bot.policy import get_policy
 from bot.policy.eligibility import ProfileError, assess
 from bot.policy.params import percent
+from handlers import rules
 from handlers.base import Context, Flow, on_intent, register_flow
 from models import AuditEntry, Institution, TrainingClass
 from nlu.text import HAN, compact, fold_width
@@ -379,7 +380,8 @@ async def _record_and_confirm(ctx: Context, text: str) -> None:
 
 @on_intent("complaint")
 async def complaint(ctx: Context) -> None:
-    if _detailed(ctx, ctx.text):
+    # A question (机构的整改期限是多久？) is never filed: the flow explains what may be reported.
+    if _detailed(ctx, ctx.text) and not rules.is_question(ctx.text):
         await _record_and_confirm(ctx, ctx.text)
         return
     await ctx.start_flow("complaint")

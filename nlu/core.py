@@ -218,6 +218,12 @@ class NLU:
             return None
         return self.classifier.commands.global_command(text)
 
+    def exact_command(self, text: str) -> str | None:
+        """The intent of an exact command or menu label (签到, 取消 …); None for free text."""
+        if len(text) > MAX_TEXT:
+            return None
+        return self.classifier.commands.exact(text)
+
     def clarify(self, parse: Parse) -> tuple[str, str] | None:
         """The two likeliest intents to offer when `parse` is too unsure to act on."""
         th = self.params.thresholds
