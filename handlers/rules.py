@@ -7,7 +7,8 @@ questions, inside one); it answers when the knowledge base knows the answer
 and the message is not a request about the user's own record:
 
 - general question → the entry's answer with its article; where the entry
-  has a personal side (claim_status …), a button for the user's own record;
+  has a personal side (claim_status …), a bound user's own record after it,
+  an unbound user the way to see it;
   where it is also "can I take part?", the offer of the screening;
 - inside a flow → the answer, then the flow's question again, unchanged
   (a question is never taken as the flow's answer);
@@ -103,7 +104,8 @@ def say_answer(ctx: Context, answer: PolicyAnswer, *, offers: bool = True) -> No
         if answer.eligibility and ctx.flow != ELIGIBILITY_FLOW:
             lines.append(ctx.t("rules.check_own_case"))
             choices.append(ctx.t("rules.check_own_case_label"))
-        if answer.personal and ctx.services.texts.has(f"rules.personal_label.{answer.personal}"):
+        unbound = ctx.user.trainee_id is None
+        if unbound and answer.personal and ctx.services.texts.has(f"rules.personal_label.{answer.personal}"):
             lines.append(ctx.t(f"rules.personal_hint.{answer.personal}"))
             choices.append(ctx.t(f"rules.personal_label.{answer.personal}"))
         if answer.offer and ctx.services.texts.has(f"rules.offer_label.{answer.offer}"):
@@ -180,4 +182,7 @@ async def free_question(ctx: Context) -> bool:
         await handler(ctx)
         return True
     say_answer(ctx, answer)
+    handler = intent_handler(answer.personal) if answer.personal else None
+    if handler is not None and ctx.user.trainee_id is not None:
+        await handler(ctx)  # a bound user: the rule, then where their own case stands
     return True
