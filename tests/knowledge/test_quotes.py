@@ -58,8 +58,9 @@ def test_every_knowledge_quote_stands_in_its_article() -> None:
 
 def test_the_check_catches_a_misquote_and_a_wrong_article() -> None:
     assert not LAW.quote_stands("measures", "第十二条", "已到法定退休年龄，劳动合同依法终止")
-    assert not LAW.quote_stands("measures", "第十五条", "对出勤课时不足备案课时70%的参训学员，不得安排结业考核")
-    assert LAW.quote_stands("measures", "第十四条（四）", "对出勤课时不足备案课时70%的参训学员，不得安排结业考核")
+    gate = "对出勤课时不足备案课时70%的参训学员，不得安排结业考核"
+    assert not LAW.quote_stands("measures", "第十五条", gate)
+    assert LAW.quote_stands("measures", "第十四条（四）", gate)
     assert not LAW.quote_stands("measures", "第十四条（一）", "对出勤课时不足备案课时70%的参训学员")
     assert not LAW.quote_stands("measures", "第九十条", "本办法")
 
@@ -118,3 +119,11 @@ def test_no_answer_is_longer_than_three_sentences_or_gives_an_amount() -> None:
     for entry in KnowledgeBase.load().entries:
         assert not re.search(r"\d+元", entry.answer), entry.id
     assert Path(CONFIG_DIR / "knowledge" / "sources" / "measures.txt").exists()
+
+
+def test_the_class_size_limit_is_one_number_in_policy_and_database() -> None:
+    from bot.policy import get_policy
+
+    cap = get_policy().subsidies.classes.offline_max_size.value
+    models = (CONFIG_DIR.parent / "models" / "training.py").read_text(encoding="utf-8")
+    assert f"capacity <= {cap} OR capacity_approved" in models
