@@ -403,6 +403,8 @@ class ComplaintFlow(Flow):
     async def on_message(self, ctx: Context) -> bool:
         if not _detailed(ctx, ctx.text) or _sure_other_intent(ctx, "complaint"):
             return False
+        if rules.is_question(ctx.text):
+            return False  # a question is never filed; the flow asks for the details again
         ctx.end_flow()
         await _record_and_confirm(ctx, ctx.text)
         return True
