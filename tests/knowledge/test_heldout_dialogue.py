@@ -49,8 +49,6 @@ async def test_heldout_rule_questions_answered_in_the_first_reply(
             misses.append(f"{q.q} → {first[:60]}")
         await chat.say("取消")  # each question on its own
     share = 1 - len(misses) / len(QUESTIONS)
-    print(
-        f"held-out through the chat ({'bound' if bound else 'unbound'}, {'in' if in_flow else 'outside'} flow):"
-        f" {share:.1%}; misses: {misses}"
-    )
+    who, where = ("bound" if bound else "unbound"), ("in" if in_flow else "outside")
+    print(f"held-out through the chat ({who}, {where} flow): {share:.1%}; misses: {misses}")
     assert share >= GOAL, misses
