@@ -82,7 +82,7 @@ async def test_own_record_bound_goes_to_the_personal_handler(services: Services,
     await _bind(services, chat)
     await chat.say("我的补贴什么时候到账")
     assert BIND_FIRST not in chat.text
-    assert "（《管理办法》第十七条）" not in chat.replies[0]["text"]
+    assert "（依据《管理办法》第十七条）" not in chat.replies[0]["text"]
 
 
 @pytest.mark.parametrize(
