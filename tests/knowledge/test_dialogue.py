@@ -44,6 +44,7 @@ GENERAL = [
     ("机构的整改期限是多久", "第二十七条", "1个月"),
     ("创业培训有补贴吗", "第二条", "创业培训相关规定"),
     ("交通费报不报", "第二条", "交通费"),
+    ("培训补贴在哪儿申请", "第十六条", "代为申请"),
 ]
 
 
@@ -92,6 +93,7 @@ async def test_own_record_bound_goes_to_the_personal_handler(services: Services,
         ("残疾人能参加吗", "第十二条（二）", "残疾人"),
         ("在打工的地方参加培训能拿补贴吗", "第十五条（一）", "求职就业地"),
         ("上到一半找到工作了还有补贴吗", "第十二条", "结束时"),
+        ("毕业三年了还能报吗", "第十二条（二）", "两年"),
     ],
 )
 async def test_eligibility_question_gets_the_rule_and_the_offer_to_check(
