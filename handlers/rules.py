@@ -42,6 +42,7 @@ class RoutingConfig(StrictModel):
     question_markers: tuple[str, ...] = Field(min_length=1)
     personal_markers: tuple[str, ...]
     personal_intents: tuple[str, ...]
+    personal_rule: dict[str, str]
     never_preempt: tuple[str, ...]
     handler_min_coverage: dict[str, float]
     in_flow_min_coverage: float = Field(ge=0, le=1)
@@ -167,17 +168,35 @@ async def side_question(ctx: Context) -> bool:
     return True
 
 
+async def _own_record_unbound(ctx: Context) -> bool:
+    """An unbound user's own-record request no entry matched: the general rule, then the offer to bind."""
+    if ctx.user.trainee_id is not None or not ctx.text:
+        return False
+    menu = {item["label"] for item in ctx.services.texts.raw("menu.menu")}
+    if ctx.text in menu or ctx.parse.confidence < ctx.services.settings.intent_threshold:
+        return False
+    intent = personal_intent(ctx, None)
+    entry_id = routing().personal_rule.get(intent or "")
+    rule = ctx.services.nlu.rule_entry(entry_id) if entry_id else None
+    handler = intent_handler(intent) if intent else None
+    if rule is None or handler is None:
+        return False
+    say_answer(ctx, rule, offers=False)
+    await handler(ctx)
+    return True
+
+
 async def free_question(ctx: Context) -> bool:
     """Outside a flow: answer a general rule question; an own-record request goes to its handler."""
     answer = rule_answer(ctx, in_flow=False)
     if answer is None:
-        return False
+        return await _own_record_unbound(ctx)
     intent = personal_intent(ctx, answer)
     if intent is not None:
         handler = intent_handler(intent)
         if handler is None:
             return False
-        if ctx.user.trainee_id is None:
+        if ctx.user.trainee_id is None and answer.personal == intent:
             say_answer(ctx, answer, offers=False)  # the general rule first, then the offer to bind
         await handler(ctx)
         return True

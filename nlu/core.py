@@ -45,7 +45,7 @@ from nlu.features import Featurizer
 from nlu.ids import IdCardCheck
 from nlu.knowledge import KNOWLEDGE_DIR
 from nlu.model import FORMAT_VERSION, LinearModel
-from nlu.retrieval import KnowledgeIndex, Match
+from nlu.retrieval import KnowledgeIndex, Match, to_answer
 from nlu.shanghai import today_in_shanghai
 from nlu.text import is_blank
 from nlu.tokenizer import Tokenizer
@@ -202,6 +202,11 @@ class NLU:
             return None
         parse = parse or self.parse(text)
         return self.policy.answer(text, out_of_scope=parse.intent == OUT_OF_SCOPE)
+
+    def rule_entry(self, entry_id: str) -> PolicyAnswer | None:
+        """One knowledge-base entry as an answer, by id (the general rule behind a personal request)."""
+        entry = self.policy.kb.by_id.get(entry_id)
+        return None if entry is None else to_answer(Match(entry, 1.0, 0.0))
 
     def match_question(self, text: str) -> Match | None:
         """The best knowledge-base entry with its coverage, below the threshold too (for evaluation)."""

@@ -52,6 +52,7 @@ class RetrievalConfig(StrictModel):
     min_coverage: float = Field(ge=0, le=1)
     min_coverage_out_of_scope: float = Field(ge=0, le=1)
     answer_weight: float = Field(gt=0, le=1)
+    min_query_idf: float = Field(ge=0)
     synonyms: dict[str, str] = Field(default_factory=dict)
     prefer: tuple[Preference, ...] = ()
 
@@ -139,8 +140,8 @@ class KnowledgeIndex:
     def search(self, text: str) -> Match | None:
         """The best entry and its coverage; None when the question shares no term with any entry."""
         query = list(dict.fromkeys(self.terms(text)))
-        if not query:
-            return None
+        if sum(self._idf(t) for t in query if not t.startswith("#")) < self.config.min_query_idf:
+            return None  # "补贴到哪了" says only 补贴: too little to pick an answer by
         scores = self._bm25.get_scores(query) * self._weights
         if not scores.any():
             return None

@@ -79,6 +79,21 @@ async def test_own_record_unbound_gets_the_rule_then_the_offer_to_bind(chat: Cha
     assert "绑定身份" in chat.choices
 
 
+async def test_where_is_my_subsidy_unbound_gets_the_timeline_then_the_offer_to_bind(chat: ChatDriver) -> None:
+    await chat.say("我的补贴到哪了")
+    assert "第十七条" in chat.replies[0]["text"] and "12个工作日" in chat.replies[0]["text"]
+    assert BIND_FIRST in chat.replies[-1]["text"]
+
+
+def test_every_personal_rule_names_an_entry() -> None:
+    from handlers.rules import routing
+    from nlu.knowledge import KnowledgeBase
+
+    kb = KnowledgeBase.load()
+    for intent, entry in routing().personal_rule.items():
+        assert entry in kb.by_id and kb.by_id[entry].personal == intent
+
+
 async def test_own_record_bound_goes_to_the_personal_handler(services: Services, chat: ChatDriver) -> None:
     await _bind(services, chat)
     await chat.say("我的补贴什么时候到账")
