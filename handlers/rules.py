@@ -90,10 +90,9 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
     answer = ctx.services.nlu.answer_question(text, parse)
     if answer is None:
         return None
+    need = cfg.handler_min_coverage.get(parse.intent, 0.0) if sure else 0.0
     if in_flow:
-        need = cfg.in_flow_min_coverage
-    else:
-        need = cfg.handler_min_coverage.get(parse.intent, 0.0) if sure else 0.0
+        need = max(need, cfg.in_flow_min_coverage)
     return answer if answer.score >= need else None
 
 
