@@ -74,31 +74,26 @@ class KnowledgeIndex:
         tokenizer: Tokenizer,
         stopwords: tuple[str, ...],
         config: RetrievalConfig,
+        doc_terms: list[list[str]] | None = None,
     ) -> None:
+        """`doc_terms` (from `document_terms`, cached by the caller) skips segmenting the entries."""
         self.kb = kb
         self.config = config
         self._tokenizer = tokenizer
         self._stop = frozenset(stopwords)
         self._synonyms = {compact(k): v for k, v in config.synonyms.items()}
         self._synonym_terms = {k: self._cut(v) for k, v in self._synonyms.items()}
-        docs: list[list[str]] = []
-        owners: list[int] = []
-        weights: list[float] = []
-        for i, entry in enumerate(kb.entries):
-            for text in (*entry.ask, *entry.keywords):
-                docs.append(self.terms(text))
-                owners.append(i)
-                weights.append(1.0)
-            for text in (entry.answer, entry.quote):
-                docs.append(self.terms(text))
-                owners.append(i)
-                weights.append(config.answer_weight)
+        texts, owners, weights = self._documents()
+        if doc_terms is None or len(doc_terms) != len(texts):
+            doc_terms = [self.terms(t) for t in texts]
+        docs = doc_terms
         # What an entry covers: the terms of all its documents together.
         self._entry_terms: list[set[str]] = [set() for _ in kb.entries]
         for owner, d in zip(owners, docs, strict=True):
             self._entry_terms[owner].update(d)
         self._owners = np.array(owners)
         self._weights = np.array(weights)
+        self._doc_terms = docs
         self._bm25 = BM25Okapi(docs, k1=config.bm25.k1, b=config.bm25.b)
         self._prefer: list[tuple[tuple[str, ...], Entry]] = []
         for pref in config.prefer:
@@ -111,10 +106,34 @@ class KnowledgeIndex:
 
     @classmethod
     def load(
-        cls, tokenizer: Tokenizer, stopwords: tuple[str, ...], directory: Path = KNOWLEDGE_DIR
+        cls,
+        tokenizer: Tokenizer,
+        stopwords: tuple[str, ...],
+        directory: Path = KNOWLEDGE_DIR,
+        doc_terms: list[list[str]] | None = None,
     ) -> KnowledgeIndex:
         config = load_yaml(RetrievalConfig, directory / "retrieval.yaml")
-        return cls(KnowledgeBase.load(directory), tokenizer, stopwords, config)
+        return cls(KnowledgeBase.load(directory), tokenizer, stopwords, config, doc_terms)
+
+    def _documents(self) -> tuple[list[str], list[int], list[float]]:
+        """Every document's text, owning entry and weight, in a fixed order."""
+        texts: list[str] = []
+        owners: list[int] = []
+        weights: list[float] = []
+        for i, entry in enumerate(self.kb.entries):
+            for text in (*entry.ask, *entry.keywords):
+                texts.append(text)
+                owners.append(i)
+                weights.append(1.0)
+            for text in (entry.answer, entry.quote):
+                texts.append(text)
+                owners.append(i)
+                weights.append(self.config.answer_weight)
+        return texts, owners, weights
+
+    def document_terms(self) -> list[list[str]]:
+        """The indexed terms of every document, in order (what the caller may cache)."""
+        return self._doc_terms
 
     # ----------------------------------------------------------------- terms
     def _cut(self, text: str) -> list[str]:
