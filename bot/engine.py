@@ -245,6 +245,10 @@ class Engine:
                 ctx.end_flow()
                 await self.dispatch_intent(ctx, parse.intent)
                 return
+            # -- rule-question hook (issue 15): a question nobody understood is said so --
+            if await rules.unanswered_side_question(ctx):
+                return
+            # -- end rule-question hook --
             await flow.reask(ctx)
             return
         if ctx.flow:  # a flow that no longer exists (renamed in an upgrade)

@@ -185,6 +185,23 @@ async def _own_record_unbound(ctx: Context) -> bool:
     return True
 
 
+async def unanswered_side_question(ctx: Context) -> bool:
+    """Inside a flow, a question neither the flow nor the knowledge base understood.
+
+    Said honestly (a person and 12333 on offer), then the flow's question
+    again, instead of the flow's "I did not understand your answer".
+    """
+    cfg = routing()
+    text = ctx.text
+    if not text or text in (ctx.state.last_choices or []) or not is_question(text):
+        return False
+    if compact(text) in {compact(w) for w in cfg.flow_own_words}:
+        return False
+    say_unknown(ctx)
+    await resume_flow(ctx)
+    return True
+
+
 async def free_question(ctx: Context) -> bool:
     """Outside a flow: answer a general rule question; an own-record request goes to its handler."""
     answer = rule_answer(ctx, in_flow=False)

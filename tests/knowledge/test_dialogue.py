@@ -166,3 +166,13 @@ async def test_unknown_question_says_so_and_offers_a_person_and_12333(
     async with services.db.session() as db:
         user = (await db.execute(select(ChatUser).where(ChatUser.external_id == chat.user_id))).scalar_one()
         assert user.handoff_requested_at is None  # offered, not forced
+
+
+async def test_inside_a_flow_an_unknown_question_is_said_so_and_the_question_comes_back(
+    chat: ChatDriver,
+) -> None:
+    await chat.say("我能参加补贴培训吗")
+    question = chat.replies[-1]["text"]
+    await chat.say("医保怎么报销？")
+    assert "12333" in chat.replies[0]["text"] and "没太明白" not in chat.text
+    assert question in chat.replies[-1]["text"]
