@@ -26,6 +26,7 @@ import handlers
 from bot import ops
 from bot.handover import turn as handover_turn
 from bot.services import Services
+from handlers import rules
 from handlers.base import Context, Reply, get_flow, has_flow, intent_handler
 from models import ChatUser, ConversationState, Message
 from nlu.types import Parse
@@ -229,6 +230,11 @@ class Engine:
             if parse.intent in GLOBAL_INTENTS and parse.confidence >= EXACT_COMMAND and not offered:
                 await self.dispatch_intent(ctx, parse.intent)
                 return
+            # -- rule-question hook (issue 15): a general rule question is answered, never
+            # taken as the flow's answer; the flow's question is then asked again.
+            if await rules.side_question(ctx):
+                return
+            # -- end rule-question hook --
             flow = get_flow(ctx.flow)
             if await flow.on_message(ctx):
                 return
@@ -247,6 +253,10 @@ class Engine:
                 ctx.end_flow()
                 await self.dispatch_intent(ctx, parse.intent)
                 return
+            # -- rule-question hook (issue 15): a question nobody understood is said so --
+            if await rules.unanswered_side_question(ctx):
+                return
+            # -- end rule-question hook --
             await flow.reask(ctx)
             return
         if ctx.flow:  # a flow that no longer exists (renamed in an upgrade)
@@ -257,6 +267,10 @@ class Engine:
         """Route a message that no flow claims: by intent, else clarify, else fallback."""
         settings = self.services.settings
         parse = ctx.parse
+        # -- rule-question hook (issue 15): general rule questions first, whoever asks --
+        if await rules.free_question(ctx):
+            return
+        # -- end rule-question hook --
         if parse.confidence >= settings.intent_threshold:
             await self.dispatch_intent(ctx, parse.intent)
             return

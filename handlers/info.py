@@ -20,6 +20,7 @@ from bot.policy import get_policy
 from bot.policy.eligibility import assess
 from bot.policy.params import percent
 from bot.policy.profile import ProfileError
+from handlers import rules
 from handlers.base import Context, Flow, on_intent, register_flow
 from models import AuditEntry, Institution, TrainingClass
 from nlu.text import HAN, compact, fold_width
@@ -380,7 +381,8 @@ async def _record_and_confirm(ctx: Context, text: str) -> None:
 
 @on_intent("complaint")
 async def complaint(ctx: Context) -> None:
-    if _detailed(ctx, ctx.text):
+    # A question (机构的整改期限是多久？) is never filed: the flow explains what may be reported.
+    if _detailed(ctx, ctx.text) and not rules.is_question(ctx.text):
         await _record_and_confirm(ctx, ctx.text)
         return
     await ctx.start_flow("complaint")
@@ -402,6 +404,8 @@ class ComplaintFlow(Flow):
     async def on_message(self, ctx: Context) -> bool:
         if not _detailed(ctx, ctx.text) or _sure_other_intent(ctx, "complaint"):
             return False
+        if rules.is_question(ctx.text):
+            return False  # a question is never filed; the flow asks for the details again
         ctx.end_flow()
         await _record_and_confirm(ctx, ctx.text)
         return True

@@ -8,6 +8,7 @@ flow routes the answer.
 from __future__ import annotations
 
 from bot.handover.turn import request as request_handover
+from handlers import rules
 from handlers.base import Context, Flow, intent_handler, on_intent, register_flow
 from nlu.answers import yes_no
 
@@ -48,36 +49,15 @@ async def human_agent(ctx: Context) -> None:
 
 @on_intent("out_of_scope", "affirm", "deny")
 async def fallback(ctx: Context) -> None:
-    """Outside any flow: try the policy articles before admitting we don't know."""
-    answer = ctx.services.nlu.answer_question(ctx.text) if ctx.text else None
+    """Outside any flow: the knowledge base (any question it knows), else an honest "I don't know"."""
+    answer = ctx.services.nlu.answer_question(ctx.text, ctx.parse) if ctx.text else None
     if answer is not None:
-        ctx.say_key("menu.policy_answer", answer=answer.text, source=answer.source, article=answer.article)
+        rules.say_answer(ctx, answer)
         return
-    if looks_like_question(ctx.text):
-        # An honest "I don't know" with a person on offer beats a wrong guess.
-        ctx.say_key("menu.policy_unknown", [ctx.t("menu.handoff_button"), *menu_labels(ctx)[:3]])
+    if rules.is_question(ctx.text):
+        rules.say_unknown(ctx)
         return
     ctx.say_key("menu.fallback", [*menu_labels(ctx)])
-
-
-QUESTION_MARKERS = (
-    "？",
-    "?",
-    "吗",
-    "怎么",
-    "什么",
-    "能不能",
-    "可不可以",
-    "多少",
-    "哪",
-    "咋",
-    "是否",
-    "会不会",
-)
-
-
-def looks_like_question(text: str) -> bool:
-    return any(marker in text for marker in QUESTION_MARKERS)
 
 
 class Clarify(Flow):

@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     p_parse.add_argument("--today", type=date.fromisoformat, help="resolve relative dates against this day")
     p_parse.add_argument("-v", "--verbose", action="store_true", help="also print the model features")
     sub.add_parser("evaluate", help="cross-validation, held-out accuracy, calibration, retrieval")
+    p_rules = sub.add_parser("evaluate-rules", help="share of held-out rule questions answered right")
+    p_rules.add_argument("--questions", type=Path, help="default: tests/nlu/data/rules_heldout.yaml")
     args = parser.parse_args(argv)
 
     from nlu.core import NLU, TextTooLong
@@ -65,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
             out["features"] = nlu.intent_features(args.text)
             out["load"] = nlu.describe()
         print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+
+    if args.command == "evaluate-rules":
+        from nlu.evaluate_rules import HELDOUT, evaluate_rules, format_rules_report
+
+        print(format_rules_report(evaluate_rules(nlu, args.questions or HELDOUT)))
         return 0
 
     from nlu.evaluate import evaluate, format_report

@@ -108,43 +108,11 @@ class Thresholds(_Strict):
     clarify_one_ratio: float = Field(ge=1)
 
 
-class RetrievalParams(_Strict):
-    min_score: float = Field(ge=0, le=1)
-    bm25_k1: float = Field(gt=0)
-    bm25_b: float = Field(ge=0, le=1)
-    max_answer_chars: int = Field(ge=20)
-
-
 class ModelParams(_Strict):
     features: FeatureParams
     training: TrainingParams
     temperature: float = Field(gt=0)
     thresholds: Thresholds
-    retrieval: RetrievalParams
-
-
-class Passage(_Strict):
-    text: str = Field(min_length=1)
-    keywords: tuple[str, ...] = ()
-
-
-class Article(_Strict):
-    id: str = Field(min_length=1)
-    source: str = Field(min_length=1)
-    title: str = ""
-    passages: tuple[Passage, ...] = Field(min_length=1)
-
-
-class ArticleFile(_Strict):
-    sources: dict[str, str]
-    articles: tuple[Article, ...]
-
-    @model_validator(mode="after")
-    def _known_sources(self) -> ArticleFile:
-        for art in self.articles:
-            if art.source not in self.sources:
-                raise ValueError(f"article {art.id} names unknown source {art.source!r}")
-        return self
 
 
 class GroupFile(_Strict):

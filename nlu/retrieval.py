@@ -1,143 +1,220 @@
-"""Answering free policy questions from the articles, or admitting we cannot.
+"""Finding the knowledge-base entry that answers a rule question, or admitting we cannot.
 
-Passages (a few sentences of an article, `config/nlu/articles.yaml`) are
-segmented with jieba (search mode, so 退役军人 also matches 退役) and ranked
-with BM25 against the question. Each passage's `keywords` (the words people
-use: 网课 for 线上培训) are indexed with it.
+Every phrasing, answer and quote of `config/knowledge/` is one BM25 document
+(rank-bm25's Okapi BM25) over jieba search-mode words plus Han character
+bigrams: words carry meaning, bigrams survive segmentation that differs
+between a question and a phrasing (打到哪张卡 / 打到哪). An entry's score is
+its best document's.
 
-The BM25 score is unbounded, so for the "do we know?" decision it is divided
-by the best score the question could reach (every informative question word
-matched with saturated frequency). That ratio says how much of what was asked
-the passage actually covers; a question about the weather covers nothing and
-gets None, and the caller offers a person instead of a wrong answer.
+BM25 ranks but is unbounded, so whether we know is decided by *coverage*:
+the share of the question's IDF weight that the best document contains. A
+question about the weather shares no informative term with the Measures and
+covers nothing; the caller then says honestly that it does not know and
+offers a person. The threshold is data (`config/knowledge/retrieval.yaml`),
+chosen with `python -m nlu evaluate-rules`.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
-from nlu.config import ArticleFile, RetrievalParams
-from nlu.text import compact
+import numpy as np
+from pydantic import Field
+from rank_bm25 import BM25Okapi
+
+from bot.config_file import StrictModel, load_yaml
+from nlu.knowledge import KNOWLEDGE_DIR, SOURCE_SHORT, SOURCES, Entry, KnowledgeBase
+from nlu.text import HAN, compact
 from nlu.tokenizer import Tokenizer
 from nlu.types import PolicyAnswer
 
-_SENTENCE = re.compile(r"(?<=[。；！？])")
-# Amounts say nothing about which article answers a question (the text writes
+# Amounts say nothing about which entry answers a question (the text writes
 # 70%, people write 百分之七十), so numeral tokens are not search terms.
 _NUMERAL_TOKEN = re.compile(r"^(?:百分之?|[零〇一二两三四五六七八九十百千万\d.%]+)+$")
+_HAN_RUN = re.compile(f"[{HAN}]+")
+
+
+class Bm25Params(StrictModel):
+    k1: float = Field(gt=0)
+    b: float = Field(ge=0, le=1)
+
+
+class Preference(StrictModel):
+    entry: str
+    markers: tuple[str, ...] = Field(min_length=1)
+
+
+class RetrievalConfig(StrictModel):
+    bm25: Bm25Params
+    min_coverage: float = Field(ge=0, le=1)
+    min_coverage_out_of_scope: float = Field(ge=0, le=1)
+    answer_weight: float = Field(gt=0, le=1)
+    min_query_idf: float = Field(ge=0)
+    synonyms: dict[str, str] = Field(default_factory=dict)
+    prefer: tuple[Preference, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class _Doc:
-    article: str
-    source: str
-    text: str
-    tf: Counter[str]
-    length: int
+class Match:
+    """The best entry for a question, how much of the question it covers, and the runner-up."""
+
+    entry: Entry
+    coverage: float
+    score: float
+    runner_up: Entry | None = None
 
 
-class PolicyIndex:
+class KnowledgeIndex:
     def __init__(
         self,
-        articles: ArticleFile,
+        kb: KnowledgeBase,
         tokenizer: Tokenizer,
-        params: RetrievalParams,
         stopwords: tuple[str, ...],
+        config: RetrievalConfig,
         doc_terms: list[list[str]] | None = None,
     ) -> None:
-        """`doc_terms` (from `passage_terms`, cached by the caller) skips segmenting the articles."""
+        """`doc_terms` (from `document_terms`, cached by the caller) skips segmenting the entries."""
+        self.kb = kb
+        self.config = config
         self._tokenizer = tokenizer
-        self._params = params
         self._stop = frozenset(stopwords)
-        passages = [(art, p) for art in articles.articles for p in art.passages]
-        if doc_terms is None or len(doc_terms) != len(passages):
-            doc_terms = self.passage_terms(articles)
-        docs: list[_Doc] = []
-        for (art, passage), terms in zip(passages, doc_terms, strict=True):
-            docs.append(_Doc(art.id, articles.sources[art.source], passage.text, Counter(terms), len(terms)))
-        self._docs = docs
-        self._avg_len = sum(d.length for d in docs) / len(docs)
-        df: Counter[str] = Counter()
-        for d in docs:
-            df.update(d.tf.keys())
+        self._synonyms = {compact(k): v for k, v in config.synonyms.items()}
+        self._synonym_terms = {k: self._cut(v) for k, v in self._synonyms.items()}
+        texts, owners, weights = self._documents()
+        if doc_terms is None or len(doc_terms) != len(texts):
+            doc_terms = [self.terms(t) for t in texts]
+        docs = doc_terms
+        # What an entry covers: the terms of all its documents together.
+        self._entry_terms: list[set[str]] = [set() for _ in kb.entries]
+        for owner, d in zip(owners, docs, strict=True):
+            self._entry_terms[owner].update(d)
+        self._owners = np.array(owners)
+        self._weights = np.array(weights)
+        self._doc_terms = docs
+        self._bm25 = BM25Okapi(docs, k1=config.bm25.k1, b=config.bm25.b)
+        self._prefer: list[tuple[tuple[str, ...], Entry]] = []
+        for pref in config.prefer:
+            if pref.entry not in kb.by_id:
+                raise ValueError(f"retrieval.yaml: prefer names unknown entry {pref.entry!r}")
+            self._prefer.append((tuple(compact(m) for m in pref.markers), kb.by_id[pref.entry]))
         n = len(docs)
-        self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self._idf_unseen = math.log(1 + (n + 0.5) / 0.5)
-        self._postings: dict[str, list[int]] = {}
-        for i, d in enumerate(docs):
-            for t in d.tf:
-                self._postings.setdefault(t, []).append(i)
+        # The IDF a term never seen in any document would have: the most informative.
+        self._idf_unseen = math.log((n + 0.5) / 0.5)
 
-    def passage_terms(self, articles: ArticleFile) -> list[list[str]]:
-        """The indexed terms of every passage, in file order."""
-        out = []
-        for art in articles.articles:
-            for passage in art.passages:
-                # The article title is not indexed: shared by every passage of
-                # the article, it would make the shortest passage win.
-                terms = self.terms(passage.text)
-                for keyword in passage.keywords:
-                    # Each keyword on its own (joined they would run together
-                    # once punctuation is dropped), and whole as well as cut.
-                    terms += sorted({*self.terms(keyword), compact(keyword)} - self._stop)
-                out.append(terms)
-        return out
+    @classmethod
+    def load(
+        cls,
+        tokenizer: Tokenizer,
+        stopwords: tuple[str, ...],
+        directory: Path = KNOWLEDGE_DIR,
+        doc_terms: list[list[str]] | None = None,
+    ) -> KnowledgeIndex:
+        config = load_yaml(RetrievalConfig, directory / "retrieval.yaml")
+        return cls(KnowledgeBase.load(directory), tokenizer, stopwords, config, doc_terms)
+
+    def _documents(self) -> tuple[list[str], list[int], list[float]]:
+        """Every document's text, owning entry and weight, in a fixed order."""
+        texts: list[str] = []
+        owners: list[int] = []
+        weights: list[float] = []
+        for i, entry in enumerate(self.kb.entries):
+            for text in (*entry.ask, *entry.keywords):
+                texts.append(text)
+                owners.append(i)
+                weights.append(1.0)
+            for text in (entry.answer, entry.quote):
+                texts.append(text)
+                owners.append(i)
+                weights.append(self.config.answer_weight)
+        return texts, owners, weights
+
+    def document_terms(self) -> list[list[str]]:
+        """The indexed terms of every document, in order (what the caller may cache)."""
+        return self._doc_terms
+
+    # ----------------------------------------------------------------- terms
+    def _cut(self, text: str) -> list[str]:
+        return [
+            w
+            for w in self._tokenizer.cut_for_search(text)
+            if w not in self._stop and not _NUMERAL_TOKEN.match(w)
+        ]
 
     def terms(self, text: str) -> list[str]:
-        """Search terms of a text: jieba words and sub-words, minus function words."""
-        words = self._tokenizer.cut_for_search(compact(text))
-        return [w for w in words if w not in self._stop and not _NUMERAL_TOKEN.match(w)]
+        """Search terms: jieba words (people's words mapped to the Measures') and Han bigrams."""
+        words: list[str] = []
+        for w in self._cut(compact(text)):
+            words.extend(self._synonym_terms.get(w, (w,)))
+        stripped = "".join(w for w in self._tokenizer.cut(compact(text)) if w not in self._stop)
+        bigrams = ["#" + run[i : i + 2] for run in _HAN_RUN.findall(stripped) for i in range(len(run) - 1)]
+        return words + bigrams
 
-    def _bm25(self, doc: _Doc, query: Counter[str]) -> float:
-        k1, b = self._params.bm25_k1, self._params.bm25_b
-        norm = k1 * (1 - b + b * doc.length / self._avg_len)
-        score = 0.0
-        for term in query:
-            tf = doc.tf.get(term, 0)
-            if tf:
-                score += self._idf[term] * tf * (k1 + 1) / (tf + norm)
-        return score
+    def _idf(self, term: str) -> float:
+        return float(self._bm25.idf.get(term, self._idf_unseen))
 
-    def search(self, text: str) -> tuple[float, _Doc | None]:
-        """The best passage and its coverage ratio (0..1)."""
-        query = Counter(self.terms(text))
-        if not query:
-            return 0.0, None
-        candidates = {i for t in query for i in self._postings.get(t, ())}
-        if not candidates:
-            return 0.0, None
-        k1 = self._params.bm25_k1
-        ceiling = sum(self._idf.get(t, self._idf_unseen) * (k1 + 1) for t in query)
-        best_i = max(sorted(candidates), key=lambda i: self._bm25(self._docs[i], query))
-        best = self._docs[best_i]
-        return self._bm25(best, query) / ceiling, best
-
-    def answer(self, text: str) -> PolicyAnswer | None:
-        score, doc = self.search(text)
-        if doc is None or score < self._params.min_score:
+    # ---------------------------------------------------------------- search
+    def search(self, text: str) -> Match | None:
+        """The best entry and its coverage; None when the question shares no term with any entry."""
+        query = list(dict.fromkeys(self.terms(text)))
+        if sum(self._idf(t) for t in query if not t.startswith("#")) < self.config.min_query_idf:
+            return None  # "补贴到哪了" says only 补贴: too little to pick an answer by
+        scores = self._bm25.get_scores(query) * self._weights
+        if not scores.any():
             return None
-        return PolicyAnswer(self._excerpt(doc.text, text), doc.article, doc.source, round(score, 4))
+        per_entry = np.zeros(len(self.kb.entries))
+        best_doc = np.full(len(self.kb.entries), -1)
+        order = np.argsort(-scores, kind="stable")
+        for d in order:
+            e = self._owners[d]
+            if best_doc[e] < 0:
+                best_doc[e] = d
+                per_entry[e] = scores[d]
+        ranked = np.argsort(-per_entry, kind="stable")
+        top = int(ranked[0])
+        if per_entry[top] <= 0:
+            return None
+        doc = self._entry_terms[top]
+        total = sum(self._idf(t) for t in query)
+        covered = sum(self._idf(t) for t in query if t in doc)
+        coverage = covered / total if total > 0 else 0.0
+        runner = self.kb.entries[int(ranked[1])] if len(ranked) > 1 and per_entry[ranked[1]] > 0 else None
+        return Match(self.kb.entries[top], coverage, float(per_entry[top]), runner)
 
-    def _excerpt(self, passage: str, question: str) -> str:
-        """The passage, or the sentences of it around the best-matching one when it is long."""
-        limit = self._params.max_answer_chars
-        if len(passage) <= limit:
-            return passage
-        sentences = [s for s in _SENTENCE.split(passage) if s]
-        query = set(self.terms(question))
+    def threshold(self, out_of_scope: bool) -> float:
+        """The coverage needed: higher when the intent classifier, too, sees nothing of ours."""
+        return self.config.min_coverage_out_of_scope if out_of_scope else self.config.min_coverage
 
-        def overlap(s: str) -> float:
-            return sum(self._idf.get(t, 0.0) for t in set(self.terms(s)) & query)
+    def preferred(self, text: str) -> Entry | None:
+        """The entry a marker of `prefer` pins the question to (an amount question → 第十八条)."""
+        t = compact(text)
+        return next((entry for markers, entry in self._prefer if any(m in t for m in markers)), None)
 
-        start = max(range(len(sentences)), key=lambda i: (overlap(sentences[i]), -i))
-        excerpt = sentences[start]
-        for s in sentences[start + 1 :]:
-            if len(excerpt) + len(s) > limit:
-                break
-            excerpt += s
-        if len(excerpt) > limit:
-            excerpt = excerpt[: limit - 1] + "…"
-        return excerpt
+    def answer(self, text: str, out_of_scope: bool = False) -> PolicyAnswer | None:
+        """The entry's answer when the match is good enough to say; None means "we do not know"."""
+        match = self.search(text)
+        pinned = self.preferred(text)
+        if pinned is not None and match is not None and not out_of_scope:
+            return to_answer(Match(pinned, match.coverage, match.score, match.entry))
+        if match is None or match.coverage < self.threshold(out_of_scope):
+            return None
+        return to_answer(match)
+
+
+def to_answer(match: Match) -> PolicyAnswer:
+    e = match.entry
+    return PolicyAnswer(
+        text=e.answer,
+        article=e.article,
+        source=SOURCE_SHORT[e.source],
+        score=round(match.coverage, 4),
+        entry_id=e.id,
+        quote=e.quote,
+        source_title=SOURCES[e.source],
+        eligibility=e.eligibility,
+        personal=e.personal,
+        offer=e.offer,
+        kind=e.kind,
+    )

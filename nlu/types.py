@@ -60,9 +60,22 @@ class Parse:
 
 @dataclass(frozen=True, slots=True)
 class PolicyAnswer:
-    """An answer to a free policy question, retrieved from the articles."""
+    """An answer to a free rule question: a knowledge-base entry (config/knowledge/).
+
+    `score` is the share of the question the entry covers (0..1); `personal`
+    names the intent of the user's own-record version of the question,
+    `offer` an intent whose button follows the answer, `eligibility` that
+    the question is also "can I take part?".
+    """
 
     text: str
     article: str
     source: str
     score: float
+    entry_id: str = ""
+    quote: str = ""
+    source_title: str = ""
+    eligibility: bool = False
+    personal: str | None = None
+    offer: str | None = None
+    kind: str = "rule"

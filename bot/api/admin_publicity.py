@@ -61,6 +61,9 @@ async def publicity_csv(request: web.Request, staff: Staff) -> web.StreamRespons
                 occupation,
                 "" if claim.amount is None else f"{claim.amount:.2f}",
                 lines.for_region(klass.region_code),
+                # 补贴标准 (第十七条): set locally per fund source (第十八条) and not kept by
+                # the bot; the column is there for the bureau to fill before publishing.
+                "",
             ]
         )
     body = ("\ufeff" + out.getvalue()).encode("utf-8")

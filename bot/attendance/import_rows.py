@@ -29,10 +29,12 @@ from models.training import (
 SECTIONS = ("classes", "sessions", "roster", "attendance")
 # Dates an export may carry: anything else is a typo (and would overflow time-zone arithmetic).
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
-# 第十四条: an offline class takes at most 60 people unless the reviewing bureau approved more.
-# config/policy has no parameter for it yet; the database constraint on training_classes
-# (models/training.py) carries the same number.
-OFFLINE_CAP = 60
+
+
+def offline_cap() -> int:
+    """第十四条（一）: the most people an offline class takes unless the reviewing bureau approved more."""
+    return get_policy().subsidies.classes.offline_max_size.value
+
 
 TRUE_WORDS = {"是", "有", "y", "yes", "true", "1"}
 FALSE_WORDS = {"否", "无", "n", "no", "false", "0"}
@@ -88,7 +90,7 @@ class ClassRow(_Row):
     start_date: date
     end_date: date
     planned_hours: Decimal | None = Field(default=None, gt=0, le=10000)
-    capacity: int = Field(default=OFFLINE_CAP, gt=0, le=10000)
+    capacity: int = Field(default_factory=offline_cap, gt=0, le=10000)
     capacity_approved: bool = False
     address: str | None = Field(default=None, max_length=300)
     teacher: str | None = Field(default=None, max_length=100)
@@ -127,8 +129,9 @@ class ClassRow(_Row):
                 raise ValueError("start_time: 有每周上课日时，需要填写上课和下课时间")
             if self.end_time <= self.start_time:
                 raise ValueError("end_time: 下课时间应晚于上课时间")
-        if self.mode == "offline" and self.capacity > OFFLINE_CAP and not self.capacity_approved:
-            raise ValueError(f"capacity: 线下班每班不超过{OFFLINE_CAP}人，超过需经审核同意（第十四条）")
+        cap = offline_cap()
+        if self.mode == "offline" and self.capacity > cap and not self.capacity_approved:
+            raise ValueError(f"capacity: 线下班每班不超过{cap}人，超过需经审核同意（第十四条）")
         return self
 
     def pattern(self) -> WeeklyPattern | None:

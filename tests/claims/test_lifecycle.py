@@ -366,3 +366,4 @@ async def test_publicity_list_csv_masks_id_numbers(world: World, clock: FrozenCl
     assert rows[1][2] == person.name and person.id_card not in raw.decode("utf-8-sig")
     assert rows[1][3] == person.id_card[:6] + "********" + person.id_card[-4:]
     assert rows[1][6] == "1200.00" and rows[1][7] == "12333"
+    assert rows[0][-1] == "补贴标准" and len(rows[1]) == len(rows[0])

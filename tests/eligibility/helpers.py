@@ -70,7 +70,7 @@ def assert_result_matches(text: str, profile: dict[str, Any], as_of: date) -> No
             if need.provided_by == "trainee":
                 assert f"{need.text}（{need.citation}）" in text
     if result.eligible is not False:
-        assert "第十四条" in text  # where to apply
+        assert "第四条" in text  # where to apply
     assert "身份以培训班结束时为准" in text or "以结束时为准" in text
     assert "初步筛查" in text and "不是正式认定" in text
 

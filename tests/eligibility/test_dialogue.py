@@ -51,7 +51,7 @@ async def test_free_text_alone_reaches_a_cited_result(chat: ChatDriver, services
     assert await answers_of(services, chat) == profile
     assert_result_matches(chat.text, profile, TODAY)
     # 不清楚 is not "no": the evaluation subsidy waits for that answer and says so.
-    assert "今年是否首次技能评价" in chat.text
+    assert "今年是否首次通过技能评价" in chat.text
     assert "须是今年初次通过技能评价" in chat.text
 
 

@@ -20,6 +20,14 @@ class FlagParam(Cited):
     value: bool
 
 
+class CountParam(Cited):
+    value: int = Field(gt=0)
+
+
+class ClassParams(Strict):
+    offline_max_size: CountParam
+
+
 class AttendanceParams(Strict):
     exam_min_rate: RateParam
     share_min_rate: RateParam
@@ -67,6 +75,7 @@ class TrainingTypeParam(Cited):
 class SubsidiesFile(Strict):
     law: dict[str, Any]
     attendance: AttendanceParams
+    classes: ClassParams
     subsidies: dict[Literal["training", "evaluation", "living"], SubsidyParam]
     training_types: dict[Literal["enterprise_employee", "key_group", "project"], TrainingTypeParam]
 

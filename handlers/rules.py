@@ -1,0 +1,223 @@
+"""General rule questions, answered from the knowledge base by anyone at any point.
+
+Trainees ask about the rules before they ask about themselves: "补贴多久到账"
+is a question about how things work, not a request to see a record, and it
+needs no binding. The engine asks this module first (outside a flow and, for
+questions, inside one); it answers when the knowledge base knows the answer
+and the message is not a request about the user's own record:
+
+- general question → the entry's answer with its article; where the entry
+  has a personal side (claim_status …), a bound user's own record after it,
+  an unbound user the way to see it;
+  where it is also "can I take part?", the offer of the screening;
+- inside a flow → the answer, then the flow's question again, unchanged
+  (a question is never taken as the flow's answer);
+- own record ("我的补贴到哪了") → bound: the personal handler; unbound: the
+  general rule first, then the personal handler, which offers binding.
+
+What counts as a question or a personal request is data
+(`config/knowledge/routing.yaml`); the answers are reviewed entries
+(`config/knowledge/entries/`), so nothing here composes a rule sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from pydantic import Field
+from sqlalchemy import select
+
+from bot.config_file import StrictModel, load_yaml
+from handlers.base import Context, intent_handler
+from models import Message
+from nlu.knowledge import KNOWLEDGE_DIR
+from nlu.text import compact
+from nlu.types import PolicyAnswer
+
+ELIGIBILITY_FLOW = "eligibility"
+
+
+class RoutingConfig(StrictModel):
+    question_markers: tuple[str, ...] = Field(min_length=1)
+    personal_markers: tuple[str, ...]
+    personal_intents: tuple[str, ...]
+    personal_rule: dict[str, str]
+    never_preempt: tuple[str, ...]
+    handler_min_coverage: dict[str, float]
+    in_flow_min_coverage: float = Field(ge=0, le=1)
+    flow_own_words: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def routing() -> RoutingConfig:
+    return load_yaml(RoutingConfig, KNOWLEDGE_DIR / "routing.yaml")
+
+
+# 报不报, 给不给, 算不算: the A-not-A question of spoken Chinese.
+_A_NOT_A = re.compile(r"(\w)[不没]\1")
+
+
+def is_question(text: str) -> bool:
+    return any(m in text for m in routing().question_markers) or _A_NOT_A.search(text) is not None
+
+
+def personal_intent(ctx: Context, answer: PolicyAnswer | None) -> str | None:
+    """The own-record intent the message asks for ("我的补贴到哪了" → claim_status), else None."""
+    cfg = routing()
+    t = compact(ctx.text)
+    if not any(compact(m) in t for m in cfg.personal_markers):
+        return None
+    if ctx.parse.intent in cfg.personal_intents:
+        return ctx.parse.intent
+    return answer.personal if answer is not None else None
+
+
+def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
+    """The knowledge-base answer when the message is a rule question we can answer, else None."""
+    cfg = routing()
+    text, parse = ctx.text, ctx.parse
+    if not text or text in (ctx.state.last_choices or []):
+        return None  # a button the bot just offered belongs to whoever offered it
+    menu = {item["label"] for item in ctx.services.texts.raw("menu.menu")}
+    if text in menu or ctx.services.nlu.exact_command(text) is not None:
+        return None  # a command or a menu label
+    if compact(text) in {compact(w) for w in cfg.flow_own_words} or not is_question(text):
+        return None
+    sure = parse.confidence >= ctx.services.settings.intent_threshold
+    if parse.intent in cfg.never_preempt and sure:
+        return None
+    answer = ctx.services.nlu.answer_question(text, parse)
+    if answer is None:
+        return None
+    need = cfg.handler_min_coverage.get(parse.intent, 0.0) if sure else 0.0
+    if in_flow:
+        need = max(need, cfg.in_flow_min_coverage)
+    return answer if answer.score >= need else None
+
+
+def say_answer(ctx: Context, answer: PolicyAnswer, *, offers: bool = True) -> None:
+    """The answer and its article; with `offers`, the buttons that lead on from it."""
+    lines = [ctx.t("rules.answer", answer=answer.text, source=answer.source, article=answer.article)]
+    choices: list[str] = []
+    if offers:
+        if answer.eligibility and ctx.flow != ELIGIBILITY_FLOW:
+            lines.append(ctx.t("rules.check_own_case"))
+            choices.append(ctx.t("rules.check_own_case_label"))
+        unbound = ctx.user.trainee_id is None
+        if unbound and answer.personal and ctx.services.texts.has(f"rules.personal_label.{answer.personal}"):
+            lines.append(ctx.t(f"rules.personal_hint.{answer.personal}"))
+            choices.append(ctx.t(f"rules.personal_label.{answer.personal}"))
+        if answer.offer and ctx.services.texts.has(f"rules.offer_label.{answer.offer}"):
+            choices.append(ctx.t(f"rules.offer_label.{answer.offer}"))
+    ctx.say("\n".join(lines), choices)
+
+
+def say_unknown(ctx: Context) -> None:
+    """An honest "I don't know" with a person and the hotline on offer: better than a wrong guess."""
+    ctx.say_key("rules.unknown", list(ctx.services.texts.raw("rules.unknown_choices")))
+
+
+async def _last_question(ctx: Context) -> tuple[str, list[str]] | None:
+    """What the bot said last before this turn, with its buttons: the flow's pending question."""
+    row = (
+        await ctx.db.execute(
+            select(Message)
+            .where(Message.chat_user_id == ctx.user.id, Message.direction == "out")
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return row.text, list(row.choices or [])
+
+
+_RESUME_KEY = "_rules_resume"
+
+
+async def resume_flow(ctx: Context) -> None:
+    """Ask the flow's question again, word for word, with its buttons; the flow keeps its place.
+
+    The question is the bot's last message before the first side question at
+    this step (kept in the flow's data, so two side questions in a row do not
+    repeat an answer instead of the question).
+    """
+    saved = ctx.data.get(_RESUME_KEY)
+    if isinstance(saved, dict) and saved.get("step") == ctx.state.step and saved.get("text"):
+        question: tuple[str, list[str]] | None = (str(saved["text"]), list(saved.get("choices") or []))
+    else:
+        question = await _last_question(ctx)
+        if question is not None:
+            text, choices = question
+            ctx.set_data(**{_RESUME_KEY: {"step": ctx.state.step, "text": text, "choices": choices}})
+    if question is None:
+        return
+    text, choices = question
+    ctx.say(f"{ctx.t('rules.back_to_flow')}\n{text}", choices)
+
+
+async def side_question(ctx: Context) -> bool:
+    """Inside a flow: answer a general rule question and re-ask the flow's question. True when done."""
+    answer = rule_answer(ctx, in_flow=True)
+    if answer is None or personal_intent(ctx, answer) is not None:
+        return False  # the flow (or the engine's change of topic) handles it
+    say_answer(ctx, answer, offers=False)
+    await resume_flow(ctx)
+    return True
+
+
+async def _own_record_unbound(ctx: Context) -> bool:
+    """An unbound user's own-record request no entry matched: the general rule, then the offer to bind."""
+    if ctx.user.trainee_id is not None or not ctx.text:
+        return False
+    menu = {item["label"] for item in ctx.services.texts.raw("menu.menu")}
+    if ctx.text in menu or ctx.parse.confidence < ctx.services.settings.intent_threshold:
+        return False
+    intent = personal_intent(ctx, None)
+    entry_id = routing().personal_rule.get(intent or "")
+    rule = ctx.services.nlu.rule_entry(entry_id) if entry_id else None
+    handler = intent_handler(intent) if intent else None
+    if rule is None or handler is None:
+        return False
+    say_answer(ctx, rule, offers=False)
+    await handler(ctx)
+    return True
+
+
+async def unanswered_side_question(ctx: Context) -> bool:
+    """Inside a flow, a question neither the flow nor the knowledge base understood.
+
+    Said honestly (a person and 12333 on offer), then the flow's question
+    again, instead of the flow's "I did not understand your answer".
+    """
+    cfg = routing()
+    text = ctx.text
+    if not text or text in (ctx.state.last_choices or []) or not is_question(text):
+        return False
+    if compact(text) in {compact(w) for w in cfg.flow_own_words}:
+        return False
+    say_unknown(ctx)
+    await resume_flow(ctx)
+    return True
+
+
+async def free_question(ctx: Context) -> bool:
+    """Outside a flow: answer a general rule question; an own-record request goes to its handler."""
+    answer = rule_answer(ctx, in_flow=False)
+    if answer is None:
+        return await _own_record_unbound(ctx)
+    intent = personal_intent(ctx, answer)
+    if intent is not None:
+        handler = intent_handler(intent)
+        if handler is None:
+            return False
+        if ctx.user.trainee_id is None and answer.personal == intent:
+            say_answer(ctx, answer, offers=False)  # the general rule first, then the offer to bind
+        await handler(ctx)
+        return True
+    say_answer(ctx, answer)
+    handler = intent_handler(answer.personal) if answer.personal else None
+    if handler is not None and ctx.user.trainee_id is not None:
+        await handler(ctx)  # a bound user: the rule, then where their own case stands
+    return True
