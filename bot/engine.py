@@ -25,7 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import handlers
 from bot.services import Services
 from handlers.base import Context, Reply, get_flow, has_flow, intent_handler
+from handlers.eligibility.person import opens_screening
 from models import ChatUser, ConversationState, Message
+from nlu.facts import read_facts
 from nlu.types import Parse
 
 log = logging.getLogger(__name__)
@@ -168,6 +170,10 @@ class Engine:
         else:
             parse = self._label_override(text, services.nlu.parse(text, now.date()))
         ctx = Context(text=text, parse=parse, user=user, state=state, db=db, now=now, services=services)
+        # -- facts hook (issue 14): profile facts said in passing, on every message --
+        if text and len(text) <= max_chars:
+            ctx.facts = read_facts(text, ctx.today)
+        # -- end facts hook --
 
         if not text:
             ctx.say_key("menu.empty", self.menu_labels)
@@ -249,6 +255,9 @@ class Engine:
         """Route a message that no flow claims: by intent, else clarify, else fallback."""
         settings = self.services.settings
         parse = ctx.parse
+        if opens_screening(ctx, settings.intent_threshold):  # facts hook (issue 14)
+            await self.dispatch_intent(ctx, "check_eligibility")
+            return
         if parse.confidence >= settings.intent_threshold:
             await self.dispatch_intent(ctx, parse.intent)
             return

@@ -76,3 +76,19 @@ async def class_end(ctx: Context) -> date | None:
     )
     end: date | None = (await ctx.db.execute(query)).scalar_one_or_none()
     return end
+
+
+def groups_matter(answers: dict[str, Any], pending: list[str], as_of: date) -> bool:
+    """Whether one more group than those already named could change what the person is told.
+
+    If not, "还有其他情况吗" is a question that cannot matter and is not asked.
+    """
+    base = assess({**answers, "groups": sorted(pending)}, as_of)
+    outcome = _outcome(base, details=True)
+    for gid in get_policy().group_ids:
+        if gid in pending:
+            continue
+        other = assess({**answers, "groups": sorted([*pending, gid])}, as_of)
+        if _outcome(other, details=True) != outcome:
+            return True
+    return False
