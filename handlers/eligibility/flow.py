@@ -305,7 +305,10 @@ class EligibilityFlow(Flow):
                     taken.fields.append(RETIRED)
                 continue
             break
-        said = note(ctx, store, taken, with_groups=not (field == "groups" and store.pending))
+        said = ""
+        if taken.person or taken.groups or set(taken.fields) - {ctx.state.step}:
+            # Confirm what was taken, unless it is just the answer to the question asked.
+            said = note(ctx, store, taken, with_groups=not (field == "groups" and store.pending))
         lead = "\n".join(x for x in (lead, said) if x) or None
         if field is None:
             store.pending = []
