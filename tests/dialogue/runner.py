@@ -46,7 +46,7 @@ class Persona:
     opening: str
     answers: dict[str, str]
     profile: dict[str, Any] = field(default_factory=dict)
-    eligible: bool | None | str = "unset"
+    eligible: bool | str | None = "unset"
     stop: dict[str, Any] | None = None
     after: tuple[str, ...] = ()
 
@@ -95,7 +95,7 @@ def topic_of(text: str) -> str | None:
     return best[1] if best else None
 
 
-def verdict_of(text: str) -> bool | None | str:
+def verdict_of(text: str) -> bool | str | None:
     """The verdict a result message gives, or "none" when it is no result."""
     for key, header in MESSAGES["result"]["header"].items():
         if header in text:
@@ -141,7 +141,7 @@ class Conversation:
     async def run(self) -> Outcome:
         await self.say(self.p.opening)
         after = list(self.p.after)
-        verdict: bool | None | str = "none"
+        verdict: bool | str | None = "none"
         for _ in range(MAX_TURNS):
             if self.out.problems:
                 return self.out
@@ -183,7 +183,7 @@ class Conversation:
         if len(short) > SHORT_VERDICT_CHARS:
             self.out.problems.append(f"verdict of {len(short)} characters")
 
-    def _check_verdict(self, verdict: bool | None | str) -> None:
+    def _check_verdict(self, verdict: bool | str | None) -> None:
         truth = assess(self.p.profile, self.today)
         if verdict != truth.eligible:
             self.out.problems.append(f"verdict {verdict}, the true profile gives {truth.eligible}")
