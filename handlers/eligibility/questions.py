@@ -83,12 +83,15 @@ def groups_matter(answers: dict[str, Any], pending: list[str], as_of: date) -> b
 
     If not, "还有其他情况吗" is a question that cannot matter and is not asked.
     """
-    base = assess({**answers, "groups": sorted(pending)}, as_of)
-    outcome = _outcome(base, details=True)
+
+    def noticed(result: Assessment) -> tuple[Any, ...]:
+        # The decision and each subsidy: another category name alone changes nothing for them.
+        return result.eligible, tuple((k, s.eligible) for k, s in result.subsidies.items())
+
+    outcome = noticed(assess({**answers, "groups": sorted(pending)}, as_of))
     for gid in get_policy().group_ids:
         if gid in pending:
             continue
-        other = assess({**answers, "groups": sorted([*pending, gid])}, as_of)
-        if _outcome(other, details=True) != outcome:
+        if noticed(assess({**answers, "groups": sorted([*pending, gid])}, as_of)) != outcome:
             return True
     return False
