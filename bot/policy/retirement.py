@@ -49,9 +49,16 @@ class Schedule(_Strict):
         return (self.target_age - self.original_age) * 12
 
 
+class YoungGroups(_Strict):
+    groups: tuple[str, ...]
+    document: str
+    article: str
+
+
 class RetirementRules(_Strict):
     source: Source
     start: date
+    not_of_retirement_age: YoungGroups
     by_sex: dict[Sex, tuple[str, ...]]
     schedules: dict[str, Schedule]
 

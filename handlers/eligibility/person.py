@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.policy.eligibility import Profile, ProfileError
-from bot.policy.retirement import births_for_age, births_for_year, deciding, reached
+from bot.policy.retirement import births_for_age, births_for_year, deciding, get_retirement_rules, reached
 from handlers.base import Context
 from handlers.eligibility.store import Store
 from models import Trainee
@@ -100,9 +100,13 @@ def derive_retirement(store: Store, as_of: date) -> bool:
     if RETIRED in store.asked and RETIRED not in store.derived:
         return False
     span = births(store)
-    if span is None:
+    groups = store.answers.get("groups") or store.pending
+    if span is not None:
+        value = reached(span, as_of, store.person.get("sex"))
+    elif set(groups) & set(get_retirement_rules().not_of_retirement_age.groups):
+        value = False  # "两后生" are this year's school leavers (第十二条): far from retirement
+    else:
         return False
-    value = reached(span, as_of, store.person.get("sex"))
     if value is None or store.answers.get(RETIRED) == value:
         return False
     store.derive(RETIRED, value)
