@@ -24,17 +24,14 @@ from typing import Any
 
 from nlu.answers import parse_year
 from nlu.config import DEFAULT_CONFIG_DIR, GroupFile, load_model
+from nlu.facts_age import NUM, AgeReader, birth_year_in
 from nlu.facts_words import FACTS_FILE, FactWords
 from nlu.groups import GroupFinder
 from nlu.numbers import cn_to_number
 from nlu.text import for_matching
 
+_NOT_QUESTION_ME = re.compile(r"[什这那多怎]么")
 _CLAUSE = re.compile(r"[^，,。.！!？?；;、\s~～]+")
-_NUM = r"(\d{1,3}|[零一二两三四五六七八九十]{1,4})"
-_BIRTH = re.compile(
-    r"(?<![\d零〇一二三四五六七八九])(\d{4}|\d{2}|[零〇一二三四五六七八九]{2,4})年"
-    r"(?:出生|生人|生的|生|的(?=$|[，,。.！!？?；;\s]))"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +99,7 @@ class FactReader:
             GroupFile(negation_prefixes=groups.negation_prefixes, question_markers=qmarks, groups=merged)
         )
         self._neg = _longest_first(words.negations)
-        leads = "|".join(re.escape(x) for x in _longest_first(words.age_leads))
-        fillers = "|".join(re.escape(x) for x in _longest_first(words.age_fillers))
-        self._age_lead = re.compile(rf"(?:{leads})(?:{fillers})*{_NUM}(?![\d十])")
-        self._not_age = _longest_first(words.not_age_after)
+        self._ages = AgeReader(words)
         emp = words.employment
         self._employment = [
             (w, v)
@@ -132,7 +126,11 @@ class FactReader:
         return any(n in before for n in self._neg)
 
     def _asks(self, clause: str) -> bool:
-        return any(q in clause for q in self.w.question_markers)
+        # 么 asks ("有退休金么"), but not inside 什么/这么/那么 ("没做过什么评估").
+        bare = _NOT_QUESTION_ME.sub("", clause)
+        return any(q in bare for q in self.w.question_markers) or any(
+            q in clause for q in self.w.question_markers if len(q) > 1
+        )
 
     @staticmethod
     def _find_all(clause: str, table: list[tuple[str, str]]) -> list[tuple[int, str, str]]:
@@ -167,9 +165,9 @@ class FactReader:
             for c in clauses
         )
         employment, since = self._work(t, group_spans, grad_msg)
-        birth_year = self._birth_year(t, today)
+        birth_year = birth_year_in(t, today)
         return Facts(
-            age=self._age(t, clauses, birth_year is not None),
+            age=self._ages.age(t, clauses, has_birth=birth_year is not None),
             birth_year=birth_year,
             sex=self._sex(clauses),
             employment=employment,
@@ -183,64 +181,6 @@ class FactReader:
             first_evaluation_this_year=self._first_evaluation(t, clauses),
             correction=any(c in t for c in self.w.corrections),
         )
-
-    def _age(self, t: str, clauses: list[str], has_birth: bool) -> tuple[int, int] | None:
-        lo_ok, hi_ok = self.w.age_range
-        found: list[tuple[int, int]] = []
-
-        def num(token: str) -> int | None:
-            value = int(token) if token.isdigit() else cn_to_number(token)
-            return int(value) if value is not None and lo_ok <= value <= hi_ok else None
-
-        approx = (
-            (rf"虚岁{_NUM}", lambda n: (n - 2, n - 1)),
-            (rf"{_NUM}(?:岁)?出头", lambda n: (n, n + 3)),
-            (rf"{_NUM}(?:多|几)(?:岁)?", lambda n: (n + 1, n + 9) if n % 10 == 0 else None),
-            (rf"{_NUM}来岁", lambda n: (n - 2, n + 3)),
-            (rf"快{_NUM}(?:岁)?了?", lambda n: (n - 3, n - 1)),
-            (rf"{_NUM}(?:周岁|岁)", lambda n: (n, n)),
-        )
-        rest = t
-        for pattern, span in approx:
-            for m in re.finditer(pattern, rest):
-                n = num(m.group(1))
-                rng = span(n) if n is not None else None
-                if rng is not None:
-                    found.append(rng)
-                    rest = rest[: m.start()] + "。" * (m.end() - m.start()) + rest[m.end() :]
-        if found:
-            return found[-1]
-        for m in self._age_lead.finditer(rest):
-            after = rest[m.end() :]
-            if any(after.startswith(x) for x in self._not_age):
-                continue
-            n = num(m.group(1))
-            if n is not None:
-                found.append((n, n))
-        for m in re.finditer(rf"(?<![\d零一二两三四五六七八九十]){_NUM}(?:了|啦)", rest):
-            n = num(m.group(1))
-            if n is not None:
-                found.append((n, n))
-        if not found and not has_birth and any(c in t for c in self.w.age_context):
-            for c in clauses:
-                if re.fullmatch(_NUM, c):
-                    n = num(c)
-                    if n is not None:
-                        found.append((n, n))
-        return found[-1] if found else None
-
-    def _birth_year(self, t: str, today: date) -> int | None:
-        for m in _BIRTH.finditer(t):
-            token = m.group(1)
-            y = int(token) if token.isdigit() else cn_to_number(token)
-            if y is None:
-                continue
-            year = int(y)
-            if year < 100:
-                year += 2000 if 2000 + year <= today.year - 10 else 1900
-            if 1900 <= year <= today.year - 10:
-                return year
-        return None
 
     def _sex(self, clauses: list[str]) -> str | None:
         sex_w = self.w.sex
@@ -321,9 +261,19 @@ class FactReader:
                     denied = value
                 else:
                     said = value
+            if said is None and any(h in c for h in hh.hukou_words):
+                if any(w in c for w in hh.rural_with_hukou) and not self._negated_word(
+                    c, hh.rural_with_hukou
+                ):
+                    said = "rural"
+                elif any(w in c for w in hh.urban_with_hukou):
+                    said = "urban"
         if said is None and denied is not None:
             return hh.opposite[denied]
         return said
+
+    def _negated_word(self, clause: str, words: tuple[str, ...]) -> bool:
+        return any(w in clause and self._negated(clause, clause.find(w)) for w in words)
 
     def _graduation(self, clauses: list[str], today: date) -> int | None:
         g = self.w.graduation
@@ -331,6 +281,11 @@ class FactReader:
             if g.word not in c or any(n in c for n in g.not_college) or any(n in c for n in g.not_graduated):
                 continue
             year = parse_year(c, today)
+            if year is None:
+                ago = re.search(rf"{g.word}{NUM}年(?:了|多|啦)", c)
+                n = cn_to_number(ago.group(1)) if ago and not ago.group(1).isdigit() else None
+                n = int(ago.group(1)) if ago and ago.group(1).isdigit() else n
+                year = today.year - int(n) if n is not None else None
             if year is not None:
                 return year
         return None
@@ -339,7 +294,9 @@ class FactReader:
         p = self.w.pension
         result: bool | None = None
         for i, c in enumerate(clauses):
-            if any(n in c for n in p.negative):
+            if any(n in c for n in p.negative) or (
+                any(x in c for x in p.insurance) and any(x in c for x in p.not_paid)
+            ):
                 result = False
                 continue
             topic = next(((c.find(x), x) for x in _longest_first(p.topics) if x in c), None)
@@ -358,7 +315,7 @@ class FactReader:
             after = c[start + len(word) :]
             if self._negated(c, start) or any(n in after for n in p.negative_after):
                 result = False
-            elif any(v in c for v in ("领", "有", "拿", "发")):
+            elif any(v in c for v in ("领", "有", "拿", "发")) or any(a in after for a in p.amount):
                 result = True
         return result
 
@@ -386,7 +343,7 @@ class FactReader:
             if start < 0 or self._asks(c):
                 continue
             after = c[start + len(a.topic) :]
-            if self._negated(c, start) or any(n in after for n in self._neg):
+            if any(n in c[:start] for n in self._neg) or any(n in after for n in self._neg):
                 result = False
             elif any(d in c for d in a.done):
                 result = True

@@ -24,6 +24,9 @@ class SexWords(_Strict):
 class HouseholdWords(_Strict):
     rural: tuple[str, ...]
     urban: tuple[str, ...]
+    hukou_words: tuple[str, ...]
+    rural_with_hukou: tuple[str, ...]
+    urban_with_hukou: tuple[str, ...]
     not_before: tuple[str, ...]
     opposite: dict[str, str]
 
@@ -58,8 +61,11 @@ class PensionWords(_Strict):
     topics: tuple[str, ...]
     residents: tuple[str, ...]
     negative: tuple[str, ...]
+    insurance: tuple[str, ...]
+    not_paid: tuple[str, ...]
     denials: tuple[str, ...]
     negative_after: tuple[str, ...]
+    amount: tuple[str, ...]
 
 
 class RetirementWords(_Strict):
