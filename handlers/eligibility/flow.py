@@ -217,6 +217,11 @@ class EligibilityFlow(Asking, Flow):
             lead = ctx.t("eligibility.continue_ack") if ctx.state.step == STEP_RESUME else None
             await self._ask_next(ctx, store, lead=lead)
             return True
+        if ctx.facts:  # "我今年62了" instead of a button: carry on from the saved answers with it
+            taken = take(ctx, store, ctx.facts, await self._as_of(ctx))
+            if taken:
+                await self._ask_next(ctx, store, taken=taken)
+                return True
         return False
 
     async def _on_done(self, ctx: Context, store: Store, cmd: str | None) -> bool:

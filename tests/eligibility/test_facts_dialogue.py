@@ -138,3 +138,16 @@ async def test_the_verdict_is_short_and_the_reasoning_comes_on_request(chat: Cha
     await chat.say("为什么")
     assert "吉人社规〔2024〕3号" in chat.text and "培训补贴（第十五条（一））：可以申请" in chat.text
     assert len(chat.text) > 200
+
+
+async def test_facts_answer_the_resume_offer(chat: ChatDriver, services: Services) -> None:
+    await chat.say("我能参加补贴培训吗")
+    await chat.say("没工作")
+    await chat.say("不查了")
+    await chat.say("我能参加补贴培训吗")
+    assert MESSAGES["resume_offer"] in chat.text
+    await chat.say("我是退伍兵")
+    assert MESSAGES["reask"] not in chat.text and MESSAGES["offer_reask"] not in chat.text
+    assert "退役军人" in chat.text
+    answers = await answers_of(services, chat)
+    assert answers["employment"] == "unemployed"
