@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert, select
 
 from bot.claims.deadlines import deadline_reminders
-from bot.claims.lifecycle import NewClaim, outlook, submit_claims, transition_claims
+from bot.claims.due_dates import outlook
+from bot.claims.lifecycle import NewClaim, submit_claims, transition_claims
 from bot.clock import LOCAL_TZ, FrozenClock
 from bot.engine import Engine
 from bot.identity import check_digit, hash_id_card, mask_id_card

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.policy import get_calendar, get_policy
 from bot.policy.calendar import load_calendar
 from bot.policy.deadlines import EVENTS, compute_deadline
-from bot.policy.eligibility import Profile, assess
+from bot.policy.eligibility import assess
+from bot.policy.profile import Profile
 from bot.policy.share import subsidy_share
 
 N = int(os.environ.get("BENCH_POLICY_N", "20000"))

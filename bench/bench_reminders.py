@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import delete, func, insert, select, text, update
 
-from bot.attendance.reminders import create_nudges, create_reminders, settle_ended_sessions, tick
+from bot.attendance.rate_warnings import settle_ended_sessions
+from bot.attendance.reminders import create_nudges, create_reminders, tick
 from bot.attendance.schedule import WeeklyPattern, sessions_from_pattern
 from bot.clock import LOCAL_TZ, FrozenClock
 from bot.services import Services

@@ -86,6 +86,12 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diagrams(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.diagrams import main as diagrams
+
+    return diagrams(check=args.check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="吉林省补贴培训学员机器人")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="chat with the bot in this terminal")
     p.add_argument("--user", default="console-user", help="the chat identity to use")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("diagrams", help="print the Mermaid pictures of the message path and the flows")
+    p.add_argument("--check", metavar="FILE", help="fail when FILE is not what would be printed")
+    p.set_defaults(func=cmd_diagrams)
 
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_commands(sub)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.attendance.schedule import WeeklyPattern, sessions_from_pattern
-from bot.claims.lifecycle import replay
+from bot.claims.states import replay
 from bot.clock import Clock
 from bot.identity import check_digit, hash_id_card, mask_id_card
 from bot.services import Services
@@ -36,7 +36,7 @@ from models.db import Database
 
 DEMO_FILE = CONFIG_DIR / "demo" / "demo.yaml"
 
-# The path a claim walks to reach each demo state (see bot.claims.lifecycle for the rules).
+# The path a claim walks to reach each demo state (see bot.claims.states for the rules).
 CLAIM_PATHS: dict[str, list[str]] = {
     "submitted": ["submitted"],
     "under_review": ["submitted", "under_review"],
@@ -133,16 +133,7 @@ async def _load(db: AsyncSession, services: Services, data: dict[str, Any]) -> N
         db.add(klass)
         await db.flush()
         classes[item["code"]] = klass
-        rows = [
-            ClassSession(
-                class_id=klass.id,
-                session_date=p.session_date,
-                starts_at=p.starts_at,
-                ends_at=p.ends_at,
-                hours=p.hours,
-            )
-            for p in plan.sessions
-        ]
+        rows = [p.row(klass.id) for p in plan.sessions]
         db.add_all(rows)
         sessions[item["code"]] = rows
     await db.flush()

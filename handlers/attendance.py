@@ -12,7 +12,7 @@ from datetime import time
 from bot.attendance import formatting as fmt
 from bot.attendance import service as att
 from bot.attendance.config import get_attendance_config
-from bot.attendance.reminders import refresh_user_reminders
+from bot.attendance.preferences import refresh_user_reminders
 from bot.attendance.schedule import WeeklyPattern
 from bot.policy.attendance import attendance_thresholds
 from bot.policy.params import percent

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.claims.config import get_claims_config
 from bot.claims.formatting import ClaimView, fmt_date, provisional_line, status_block
-from bot.claims.lifecycle import claims_of_trainee
+from bot.claims.queries import claims_of_trainee
 from bot.policy import get_policy
 from bot.policy.deadlines import compute_deadline
 from handlers.base import Context, on_intent

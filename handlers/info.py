@@ -17,8 +17,9 @@ from sqlalchemy import or_, select
 from bot.audit import audit
 from bot.identity import mask_id_card
 from bot.policy import get_policy
-from bot.policy.eligibility import ProfileError, assess
+from bot.policy.eligibility import assess
 from bot.policy.params import percent
+from bot.policy.profile import ProfileError
 from handlers.base import Context, Flow, on_intent, register_flow
 from models import AuditEntry, Institution, TrainingClass
 from nlu.text import HAN, compact, fold_width

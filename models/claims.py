@@ -1,6 +1,6 @@
 """Subsidy claims, their stamped history, and rectification letters (第十六条, 第十七条, 第二十七条).
 
-The state machine itself lives in `bot.claims.lifecycle`; the tables keep
+The state machine itself lives in `bot.claims.states`; the tables keep
 what it needs to answer "when is the money due" without replaying history:
 the dates each statutory period runs from, and the latest legal date of the
 next step (`due_on`) with whether the holiday calendar behind it is official.
@@ -43,7 +43,7 @@ CLAIM_STATES = (
 
 
 class Claim(Base):
-    """One claim per trainee, class and subsidy type; its state machine lives in bot.claims.lifecycle."""
+    """One claim per trainee, class and subsidy type; its state machine lives in bot.claims.states."""
 
     __tablename__ = "claims"
     __table_args__ = (

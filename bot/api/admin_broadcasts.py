@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from bot.auth import authenticate
 from bot.broadcasts import audience as aud
 from bot.broadcasts import results as res
 from bot.broadcasts import sending as svc
 from bot.http import read_json
-from bot.staff.http import choice, paging
+from bot.staff.http import Staff, choice, iso_time, paging, staff_api
 from models.outbox import BROADCAST_STATUSES
 
 routes = web.RouteTableDef()
@@ -19,15 +16,11 @@ routes = web.RouteTableDef()
 ID = r"{id:\d{1,9}}"
 
 
-def _iso(value: Any, tz: Any) -> Any:
-    return value.astimezone(tz).isoformat() if value is not None else None
-
-
 @routes.post("/api/v1/admin/broadcasts/preview")
-async def preview(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+@staff_api
+async def preview(request: web.Request, staff: Staff) -> web.StreamResponse:
+    principal, services = staff.principal, staff.services
     body = await read_json(request)
-    services = request.app["services"]
     audience = aud.parse_audience(body.get("target"), body.get("audience"), services.texts)
     async with services.db.session() as db:
         await aud.check_audience(db, principal, audience, services.texts)
@@ -36,10 +29,10 @@ async def preview(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/admin/broadcasts")
-async def create(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+@staff_api
+async def create(request: web.Request, staff: Staff) -> web.StreamResponse:
+    principal, services = staff.principal, staff.services
     body = await read_json(request)
-    services = request.app["services"]
     now = services.clock.now()
     notice = svc.parse_notice(body, now, services.texts)
     async with services.db.session() as db:
@@ -51,21 +44,20 @@ async def create(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/admin/broadcasts")
-async def list_broadcasts(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+@staff_api
+async def list_broadcasts(request: web.Request, staff: Staff) -> web.StreamResponse:
+    services = staff.services
     limit, offset = paging(request)
     status = choice(request, "status", BROADCAST_STATUSES, "invalid_status", "invalid_status")
-    services = request.app["services"]
-    async with services.db.session() as db:
-        items = await svc.list_visible(db, principal, status=status, limit=limit, offset=offset)
+    items = await staff.scoped(svc.list_visible, status=status, limit=limit, offset=offset)
     tz = services.clock.tz
     return web.json_response({"broadcasts": [svc.to_json(b, tz) for b in items]})
 
 
 @routes.get(f"/api/v1/admin/broadcasts/{ID}")
-async def detail(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
-    services = request.app["services"]
+@staff_api
+async def detail(request: web.Request, staff: Staff) -> web.StreamResponse:
+    principal, services = staff.principal, staff.services
     async with services.db.session() as db:
         broadcast = await svc.get_visible(db, principal, int(request.match_info["id"]), services.texts)
         payload = svc.to_json(broadcast, services.clock.tz)
@@ -74,24 +66,24 @@ async def detail(request: web.Request) -> web.Response:
 
 
 @routes.get(f"/api/v1/admin/broadcasts/{ID}/deliveries")
-async def deliveries(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+@staff_api
+async def deliveries(request: web.Request, staff: Staff) -> web.StreamResponse:
+    principal, services = staff.principal, staff.services
     limit, offset = paging(request)
     result = choice(request, "result", res.RESULTS, "invalid_result", "invalid_result")
-    services = request.app["services"]
     tz = services.clock.tz
     async with services.db.session() as db:
         broadcast = await svc.get_visible(db, principal, int(request.match_info["id"]), services.texts)
         total, items = await res.deliveries(db, broadcast, result=result, limit=limit, offset=offset)
     for item in items:
-        item["sent_at"] = _iso(item["sent_at"], tz)
+        item["sent_at"] = iso_time(item["sent_at"], tz)
     return web.json_response({"total": total, "deliveries": items})
 
 
 @routes.post(f"/api/v1/admin/broadcasts/{ID}/cancel")
-async def cancel(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
-    services = request.app["services"]
+@staff_api
+async def cancel(request: web.Request, staff: Staff) -> web.StreamResponse:
+    principal, services = staff.principal, staff.services
     async with services.db.session() as db:
         broadcast = await svc.cancel(
             db, principal, int(request.match_info["id"]), services.clock.now(), services.texts

@@ -17,19 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from bot.attendance.config import get_attendance_config
-from bot.attendance.imports import (
-    SECTIONS,
-    Importer,
-    ImportRejected,
-    ImportResult,
-    Source,
-    parse,
-    read_csv,
-)
-from bot.attendance.imports import read_json as read_rows
+from bot.attendance.import_context import ImportResult
+from bot.attendance.import_reading import Source, parse, read_csv
+from bot.attendance.import_reading import read_json as read_rows
+from bot.attendance.import_rows import SECTIONS, ImportRejected
+from bot.attendance.imports import Importer
 from bot.attendance.service import class_attendance
-from bot.auth import Principal, authenticate, forbidden
+from bot.auth import Principal, forbidden
 from bot.errors import ApiError
+from bot.staff.http import Staff, found, iso_time, staff_api
 from models import AttendanceRecord, ClassSession, Trainee, TrainingClass
 
 routes = web.RouteTableDef()
@@ -82,8 +78,8 @@ def _dry_run(request: web.Request) -> bool:
     return value in ("true", "1")
 
 
-async def _run_import(request: web.Request, principal: Principal, sources: list[Source]) -> web.Response:
-    services = request.app["services"]
+async def _run_import(request: web.Request, staff: Staff, sources: list[Source]) -> web.Response:
+    principal, services = staff.principal, staff.services
     dry_run = _dry_run(request)
     try:
         parsed = parse(sources, get_attendance_config().imports.max_rows)
@@ -105,9 +101,9 @@ async def _run_import(request: web.Request, principal: Principal, sources: list[
 
 
 @routes.post("/api/v1/admin/imports/{kind}")
-async def import_section(request: web.Request) -> web.Response:
+@staff_api
+async def import_section(request: web.Request, staff: Staff) -> web.StreamResponse:
     """One section (classes, sessions, roster or attendance) as CSV, or JSON {"rows": [...]}."""
-    principal = await authenticate(request)
     kind = request.match_info["kind"]
     if kind not in SECTIONS:
         raise ApiError(404, "not_found", f"可导入的数据：{', '.join(SECTIONS)}")
@@ -124,13 +120,13 @@ async def import_section(request: web.Request) -> web.Response:
             raise ApiError(415, "unsupported_media_type", "请用 text/csv 或 application/json 提交")
     except ImportRejected as exc:  # an unreadable section (no header, not a list)
         raise ApiError(422, "invalid_rows", "数据无法读取，本次没有导入任何数据", report=exc.report) from exc
-    return await _run_import(request, principal, [source])
+    return await _run_import(request, staff, [source])
 
 
 @routes.post("/api/v1/admin/imports")
-async def import_bundle(request: web.Request) -> web.Response:
+@staff_api
+async def import_bundle(request: web.Request, staff: Staff) -> web.StreamResponse:
     """Several sections at once in one transaction: {"classes": [...], "sessions": [...], ...}."""
-    principal = await authenticate(request)
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "请用 application/json 提交")
     body = _json(await _read_body(request))
@@ -143,14 +139,15 @@ async def import_bundle(request: web.Request) -> web.Response:
         sources = [read_rows(s, body[s]) for s in SECTIONS if s in body]
     except ImportRejected as exc:
         raise ApiError(422, "invalid_rows", "数据无法读取，本次没有导入任何数据", report=exc.report) from exc
-    return await _run_import(request, principal, sources)
+    return await _run_import(request, staff, sources)
 
 
 async def _class_in_scope(request: web.Request, db: Any, principal: Principal) -> TrainingClass:
     raw = request.match_info["class_id"]
-    klass = await db.get(TrainingClass, int(raw)) if raw.isdigit() and len(raw) < 12 else None
-    if klass is None:
-        raise ApiError(404, "not_found", "没有这个班级")
+    klass = found(
+        await db.get(TrainingClass, int(raw)) if raw.isdigit() and len(raw) < 12 else None,
+        ApiError(404, "not_found", "没有这个班级"),
+    )
     if not principal.covers(region_code=klass.region_code, institution_id=klass.institution_id):
         raise forbidden()
     return klass
@@ -172,9 +169,9 @@ def _class_dict(klass: TrainingClass) -> dict[str, Any]:
 
 
 @routes.get("/api/v1/admin/classes/{class_id}/attendance")
-async def attendance_of_class(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
-    services = request.app["services"]
+@staff_api
+async def attendance_of_class(request: web.Request, staff: Staff) -> web.StreamResponse:
+    principal, services = staff.principal, staff.services
     async with services.db.session() as db:
         klass = await _class_in_scope(request, db, principal)
         people = await class_attendance(db, klass.id, services.clock.now())
@@ -182,9 +179,9 @@ async def attendance_of_class(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/admin/classes/{class_id}/sessions")
-async def sessions_of_class(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
-    services = request.app["services"]
+@staff_api
+async def sessions_of_class(request: web.Request, staff: Staff) -> web.StreamResponse:
+    principal, services = staff.principal, staff.services
     async with services.db.session() as db:
         klass = await _class_in_scope(request, db, principal)
         sessions = list(
@@ -235,12 +232,12 @@ def _int_param(request: web.Request, name: str) -> int | None:
 
 
 @routes.get("/api/v1/admin/attendance/disagreements")
-async def disagreements(request: web.Request) -> web.Response:
+@staff_api
+async def disagreements(request: web.Request, staff: Staff) -> web.StreamResponse:
     """Sessions where the chat check-in and the institution's record say different things."""
-    principal = await authenticate(request)
+    principal, services = staff.principal, staff.services
     class_id = _int_param(request, "class_id")
     institution_id = _int_param(request, "institution_id")
-    services = request.app["services"]
     chat, inst = aliased(AttendanceRecord), aliased(AttendanceRecord)
     query = (
         select(chat, inst, ClassSession, TrainingClass, Trainee)
@@ -268,10 +265,6 @@ async def disagreements(request: web.Request) -> web.Response:
     if institution_id is not None:
         query = query.where(TrainingClass.institution_id == institution_id)
     tz = services.clock.tz
-
-    def stamp(value: Any) -> str | None:
-        return value.astimezone(tz).isoformat() if value is not None else None
-
     async with services.db.session() as db:
         rows = (await db.execute(query)).all()
     items = [
@@ -279,12 +272,12 @@ async def disagreements(request: web.Request) -> web.Response:
             "class_id": k.id,
             "class_code": k.code,
             "session_id": s.id,
-            "session_starts_at": stamp(s.starts_at),
+            "session_starts_at": iso_time(s.starts_at, tz),
             "trainee_id": t.id,
             "trainee_name": t.name,
             "id_card_masked": t.id_card_masked,
-            "chat": {"status": c.status, "at": stamp(c.checked_in_at)},
-            "institution": {"status": i.status, "at": stamp(i.checked_in_at), "method": i.method},
+            "chat": {"status": c.status, "at": iso_time(c.checked_in_at, tz)},
+            "institution": {"status": i.status, "at": iso_time(i.checked_in_at, tz), "method": i.method},
             "effective": i.status,
         }
         for c, i, s, k, t in rows

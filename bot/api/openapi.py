@@ -42,6 +42,17 @@ def _fragments(directory: Path) -> list[Path]:
     return sorted(files, key=lambda p: (p.name != "base.yaml", p.name))
 
 
+def _merge(target: dict[str, Any], entries: dict[str, Any] | None) -> list[str]:
+    """Copy `entries` into `target`, keeping the first of two different definitions; the clashing keys."""
+    clashes = []
+    for key, value in (entries or {}).items():
+        if key in target and target[key] != value:
+            clashes.append(key)
+            continue
+        target[key] = copy.deepcopy(value)
+    return clashes
+
+
 def build_document(directory: Path = FRAGMENTS_DIR) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -64,19 +75,11 @@ def build_document(directory: Path = FRAGMENTS_DIR) -> dict[str, Any]:
             conflicts.append(f"{path.name}: not valid YAML ({exc.__class__.__name__})")
             continue
         for route, item in (fragment.get("paths") or {}).items():
-            target = doc["paths"].setdefault(route, {})
-            for key, value in (item or {}).items():
-                if key in target and target[key] != value:
-                    conflicts.append(f"{path.name}: {key.upper() if key in HTTP_METHODS else key} {route}")
-                    continue
-                target[key] = copy.deepcopy(value)
+            clashes = _merge(doc["paths"].setdefault(route, {}), item)
+            conflicts += [f"{path.name}: {k.upper() if k in HTTP_METHODS else k} {route}" for k in clashes]
         for section, entries in (fragment.get("components") or {}).items():
-            target = doc["components"].setdefault(section, {})
-            for name, value in (entries or {}).items():
-                if name in target and target[name] != value:
-                    conflicts.append(f"{path.name}: components.{section}.{name}")
-                    continue
-                target[name] = copy.deepcopy(value)
+            clashes = _merge(doc["components"].setdefault(section, {}), entries)
+            conflicts += [f"{path.name}: components.{section}.{name}" for name in clashes]
         for tag in fragment.get("tags") or []:
             doc.setdefault("tags", []).append(tag)
     if conflicts:

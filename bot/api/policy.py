@@ -23,7 +23,8 @@ from bot.errors import ApiError
 from bot.http import read_json
 from bot.policy import get_calendar, get_policy
 from bot.policy.deadlines import UnknownEvent, compute_deadline
-from bot.policy.eligibility import MAX_GRADUATION_YEAR, MIN_GRADUATION_YEAR, ProfileError, assess
+from bot.policy.eligibility import assess
+from bot.policy.profile import MAX_GRADUATION_YEAR, MIN_GRADUATION_YEAR, ProfileError
 from bot.policy.share import ShareInputError, subsidy_share
 
 log = logging.getLogger(__name__)

@@ -93,6 +93,17 @@ class PlannedSession:
     hours: Decimal
     topic: str | None = None
 
+    def row(self, class_id: int) -> ClassSession:
+        """The session as a new table row of the class (the schedule sync and the demo both add them)."""
+        return ClassSession(
+            class_id=class_id,
+            session_date=self.session_date,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            hours=self.hours,
+            topic=self.topic,
+        )
+
 
 @dataclass
 class PlannedSchedule:
@@ -220,16 +231,7 @@ async def sync_sessions(
     for starts_at, p in wanted.items():
         row = existing.get(starts_at)
         if row is None:
-            db.add(
-                ClassSession(
-                    class_id=klass.id,
-                    session_date=p.session_date,
-                    starts_at=p.starts_at,
-                    ends_at=p.ends_at,
-                    hours=p.hours,
-                    topic=p.topic,
-                )
-            )
+            db.add(p.row(klass.id))
             result.added += 1
         elif (row.ends_at, Decimal(row.hours), row.topic) != (p.ends_at, p.hours, p.topic):
             row.ends_at, row.hours, row.topic = p.ends_at, p.hours, p.topic

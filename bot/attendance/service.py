@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -281,12 +281,9 @@ async def enrolled_classes(
     return list(rows.scalars())
 
 
-async def open_sessions(
-    db: AsyncSession, trainee_id: int, now: datetime, opens_minutes_before: int
-) -> list[OpenSession]:
-    """Sessions of the trainee's current classes that accept 签到 right now."""
-    latest_start = now + timedelta(minutes=opens_minutes_before)
-    rows = await db.execute(
+def _enrolled_sessions(trainee_id: int) -> Select[tuple[ClassSession, TrainingClass]]:
+    """Sessions (with their class) of the classes the trainee is enrolled in and that still run."""
+    return (
         select(ClassSession, TrainingClass)
         .join(TrainingClass, TrainingClass.id == ClassSession.class_id)
         .join(Enrollment, Enrollment.class_id == ClassSession.class_id)
@@ -294,9 +291,18 @@ async def open_sessions(
             Enrollment.trainee_id == trainee_id,
             Enrollment.status == "enrolled",
             TrainingClass.status != "cancelled",
-            ClassSession.starts_at <= latest_start,
-            ClassSession.ends_at > now,
         )
+    )
+
+
+async def open_sessions(
+    db: AsyncSession, trainee_id: int, now: datetime, opens_minutes_before: int
+) -> list[OpenSession]:
+    """Sessions of the trainee's current classes that accept 签到 right now."""
+    latest_start = now + timedelta(minutes=opens_minutes_before)
+    rows = await db.execute(
+        _enrolled_sessions(trainee_id)
+        .where(ClassSession.starts_at <= latest_start, ClassSession.ends_at > now)
         .order_by(ClassSession.starts_at, TrainingClass.id)
     )
     return [OpenSession(s, k) for s, k in rows.all()]
@@ -308,15 +314,8 @@ async def next_session(
     """The trainee's next session whose check-in window has not opened yet."""
     row = (
         await db.execute(
-            select(ClassSession, TrainingClass)
-            .join(TrainingClass, TrainingClass.id == ClassSession.class_id)
-            .join(Enrollment, Enrollment.class_id == ClassSession.class_id)
-            .where(
-                Enrollment.trainee_id == trainee_id,
-                Enrollment.status == "enrolled",
-                TrainingClass.status != "cancelled",
-                ClassSession.starts_at > now + timedelta(minutes=opens_minutes_before),
-            )
+            _enrolled_sessions(trainee_id)
+            .where(ClassSession.starts_at > now + timedelta(minutes=opens_minutes_before))
             .order_by(ClassSession.starts_at)
             .limit(1)
         )

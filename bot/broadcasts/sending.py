@@ -1,4 +1,4 @@
-"""Broadcast notices: sending now or later, fan-out into the outbox, cancel, the job.
+"""Broadcast notices: sending now or later, fan-out into the outbox, cancel, listing.
 
 The fan-out is one `INSERT … SELECT … ON CONFLICT DO NOTHING` per broadcast,
 in the same transaction that moves it from scheduled to sending: a crash
@@ -7,7 +7,7 @@ leaves either nothing (the job tries again) or every row, and the keys
 dispatcher paces delivery; cancelling marks the rows still pending as
 cancelled, so a row already handed to a platform is never sent twice.
 Who receives a notice is `bot.broadcasts.audience`; what became of each
-message, `bot.broadcasts.results`.
+message, `bot.broadcasts.results`; the periodic job, `bot.broadcasts.job`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, case, cast, exists, func, literal, null, select, update
+from sqlalchemy import String, case, cast, func, literal, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,9 +31,8 @@ from bot.broadcasts.audience import (
     parse_audience,
     recipients_query,
 )
-from bot.broadcasts.results import OPEN_STATUSES
+from bot.broadcasts.config import get_config
 from bot.outbox import kick
-from bot.staff.config import get_config
 from bot.texts import Texts
 from models import Broadcast, ChatUser, OutboxMessage
 from models.base import JSONType, UTCDateTime
@@ -318,67 +317,6 @@ async def cancel_pending_rows(db: AsyncSession, broadcast_id: int) -> int:
         .values(status="cancelled", locked_until=None)
     )
     return max(result.rowcount or 0, 0)
-
-
-async def close_finished(db: AsyncSession, now: datetime) -> int:
-    """Mark sending broadcasts with nothing left in the queue as done."""
-    open_rows = exists(
-        select(OutboxMessage.id).where(
-            OutboxMessage.broadcast_id == Broadcast.id, OutboxMessage.status.in_(OPEN_STATUSES)
-        )
-    )
-    result = await db.execute(
-        update(Broadcast)
-        .where(Broadcast.status == "sending", ~open_rows)
-        .values(status="done", finished_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return max(result.rowcount or 0, 0)
-
-
-async def sweep_cancelled(db: AsyncSession) -> int:
-    """A row a failed attempt put back to pending after its broadcast was cancelled stops here."""
-    cancelled = select(Broadcast.id).where(Broadcast.status == "cancelled")
-    result = await db.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.broadcast_id.in_(cancelled), OutboxMessage.status == "pending")
-        .values(status="cancelled", locked_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    return max(result.rowcount or 0, 0)
-
-
-async def due_broadcasts(db: AsyncSession, now: datetime) -> list[int]:
-    return list(
-        (
-            await db.execute(
-                select(Broadcast.id)
-                .where(Broadcast.status == "scheduled", Broadcast.send_at <= now)
-                .order_by(Broadcast.send_at, Broadcast.id)
-            )
-        ).scalars()
-    )
-
-
-async def run_due(services: Any) -> dict[str, int]:
-    """The job: fan out what is due, stop stray rows of cancelled ones, close finished ones.
-
-    Each broadcast fans out in its own transaction, so one bad audience does not
-    hold back the others; running this twice or on two processes at once adds
-    nothing (the status claim and the outbox keys).
-    """
-    now = services.clock.now()
-    fanned = 0
-    async with services.db.session() as db:
-        due = await due_broadcasts(db, now)
-    for broadcast_id in due:
-        async with services.db.session() as db:
-            if await fan_out(db, broadcast_id, now, services.texts) is not None:
-                fanned += 1
-    async with services.db.session() as db:
-        swept = await sweep_cancelled(db)
-        closed = await close_finished(db, now)
-    return {"fanned_out": fanned, "swept": swept, "closed": closed}
 
 
 def to_json(broadcast: Broadcast, tz: Any) -> dict[str, Any]:

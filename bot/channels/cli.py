@@ -14,9 +14,7 @@ from pydantic import ValidationError
 from bot.clock import Clock
 from bot.outbox.config import load_config
 from bot.outbox.errors import SendError
-from bot.outbox.telegram_api import TelegramApi
-from bot.outbox.tokens import DbTokenStore, RedisTokenStore, TokenStore
-from bot.outbox.wechat_api import WeChatApi
+from bot.outbox.platforms import open_redis, telegram_api, wechat_api, wechat_token_store
 from bot.settings import Settings
 from bot.texts import get_texts
 from models.db import Database
@@ -60,26 +58,11 @@ async def _publish_menu(settings: Settings, payload: dict[str, Any]) -> int:
     try:
         await db.migrate()  # the shared token lives in the database
         clock = Clock(settings.tz)
-        store: TokenStore
-        name = f"wechat:{settings.wechat_app_id}"
-        if settings.redis_url:
-            import redis.asyncio as aioredis
-
-            redis = aioredis.from_url(settings.redis_url)
-            store = RedisTokenStore(redis, name)
-        else:
-            store = DbTokenStore(db, clock, name)
+        redis = open_redis(settings)
+        store = wechat_token_store(settings, db, clock, redis)
         timeout = load_config().dispatcher.request_timeout_seconds
         async with aiohttp.ClientSession() as session:
-            api = WeChatApi(
-                session,
-                base=settings.wechat_api_base,
-                app_id=settings.wechat_app_id,
-                app_secret=settings.wechat_app_secret,
-                store=store,
-                clock=clock,
-                timeout=timeout,
-            )
+            api = wechat_api(session, settings, store, clock, timeout)
             try:
                 await api.create_menu(payload)
             except SendError as exc:
@@ -110,9 +93,7 @@ async def _set_webhook(settings: Settings, args: argparse.Namespace) -> int:
     commands = get_texts().raw("channels.telegram_commands")
     timeout = load_config().dispatcher.request_timeout_seconds
     async with aiohttp.ClientSession() as session:
-        api = TelegramApi(
-            session, base=settings.telegram_api_base, token=settings.telegram_bot_token, timeout=timeout
-        )
+        api = telegram_api(session, settings, timeout)
         try:
             await api.call(
                 "setWebhook",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -74,8 +74,37 @@ def _snapshot(row: InboundUpdate) -> Inbound:
     )
 
 
-def _insert(db: AsyncSession) -> Any:
-    return pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+async def _record(
+    db: AsyncSession,
+    *,
+    channel: str,
+    key: str,
+    external_id: str,
+    kind: str,
+    status: str,
+    now: datetime,
+    text: str | None = None,
+    platform_msg_id: str | None = None,
+) -> bool:
+    """Insert the dedupe row of a delivery unless its key is known; whether this was the first time."""
+    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    created = await db.execute(
+        insert(InboundUpdate)
+        .values(
+            channel=channel,
+            dedupe_key=key[:160],
+            external_id=external_id,
+            kind=kind,
+            text=text,
+            platform_msg_id=platform_msg_id,
+            status=status,
+            attempts=0,
+            received_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
+    )
+    return bool(created.rowcount)  # type: ignore[attr-defined]
 
 
 async def accept(
@@ -92,21 +121,16 @@ async def accept(
     """Record a delivery; (the row, True) the first time, (the existing row, False) on a retry."""
     now = services.clock.now()
     async with services.db.session() as db:
-        created = await db.execute(
-            _insert(db)(InboundUpdate)
-            .values(
-                channel=channel,
-                dedupe_key=key[:160],
-                external_id=external_id,
-                kind=kind,
-                text=text,
-                platform_msg_id=platform_msg_id,
-                status=status,
-                attempts=0,
-                received_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
+        created = await _record(
+            db,
+            channel=channel,
+            key=key,
+            external_id=external_id,
+            kind=kind,
+            status=status,
+            now=now,
+            text=text,
+            platform_msg_id=platform_msg_id,
         )
         row = (
             await db.execute(
@@ -115,7 +139,7 @@ async def accept(
                 )
             )
         ).scalar_one()
-        return _snapshot(row), bool(created.rowcount)  # type: ignore[attr-defined]
+        return _snapshot(row), created
 
 
 async def transition(services: Services, row_id: int, to: str, *, expect: tuple[str, ...]) -> bool:
@@ -195,21 +219,9 @@ async def set_reachable(
     """
     now = services.clock.now()
     async with services.db.session() as db:
-        created = await db.execute(
-            _insert(db)(InboundUpdate)
-            .values(
-                channel=channel,
-                dedupe_key=key[:160],
-                external_id=external_id,
-                kind="member",
-                status="done",
-                attempts=0,
-                received_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
-        )
-        if not created.rowcount:  # type: ignore[attr-defined]
+        if not await _record(
+            db, channel=channel, key=key, external_id=external_id, kind="member", status="done", now=now
+        ):
             return False
         user = await engine.get_user(db, channel, external_id, lock=True)
         user.reachable = reachable

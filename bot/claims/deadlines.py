@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.auth import Principal
 from bot.claims.config import get_claims_config
+from bot.claims.due_dates import DUE_EVENT, OVERDUE_STATES
 from bot.claims.formatting import article_of, fmt_date, provisional_line, subsidy_name
-from bot.claims.lifecycle import DUE_EVENT, OVERDUE_STATES
 from bot.outbox import enqueue
 from bot.policy import get_calendar, get_policy
 from bot.policy.deadlines import compute_deadline

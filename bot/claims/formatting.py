@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.claims.lifecycle import Outlook, outlook
+from bot.claims.config import get_claims_config
+from bot.claims.due_dates import Outlook, outlook
 from bot.policy import get_calendar, get_policy
 from bot.texts import Texts
 from models import Claim, ClaimEvent, Institution, TrainingClass
@@ -106,8 +107,6 @@ def notification(
     texts: Texts, view: ClaimView, event: ClaimEvent, today: date, complaint_line: str = ""
 ) -> tuple[str, dict[str, Any]]:
     """The outbox text of one step, and the WeChat template fields for outside the 48-hour window."""
-    from bot.claims.config import get_claims_config
-
     claim, klass = view.claim, view.klass
     look = outlook(claim, today)
     line = complaint_line or get_claims_config().complaint_lines.for_region(klass.region_code)

@@ -13,10 +13,12 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.console import broadcast_views, views
+from bot.console import broadcasts, claims, classes, handoffs, home, outbox, signin
 from bot.console.page import JINJA_KEY
 
 HERE = Path(__file__).resolve().parent
+# One module per domain, each with its `routes`.
+PAGES = (signin, home, claims, classes, outbox, handoffs, broadcasts)
 
 __all__ = ["setup"]
 
@@ -33,5 +35,5 @@ def setup(app: web.Application) -> None:
     )
     env.globals["static_version"] = str(int((HERE / "static" / "console.js").stat().st_mtime))
     app.router.add_static("/console/static/", HERE / "static", name="console_static")
-    app.add_routes(views.routes)
-    app.add_routes(broadcast_views.routes)
+    for module in PAGES:
+        app.add_routes(module.routes)

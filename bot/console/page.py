@@ -1,7 +1,8 @@
 """The console's page plumbing: sign-in check, CSRF, security headers, rendering.
 
 Every page resolves the signed-in principal afresh and reads through the same
-scoped queries as the staff API, so the console can show no more than the API.
+scoped queries as the staff API, so the console can show no more than the API;
+a `Page` is the API's `Staff` with the cookie it came with.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import jinja2
 from aiohttp import web
 
 from bot.auth import Principal, principal_for_token_hash
+from bot.console.config import get_config
 from bot.console.session import csrf_ok, csrf_token, read_cookie
 from bot.errors import ApiError
-from bot.staff.config import get_config
+from bot.staff.http import Staff
 from bot.staff.scope import OutOfScope
 
 JINJA_KEY = web.AppKey("console_jinja", jinja2.Environment)
@@ -51,15 +53,9 @@ def fmt_dt(tz: Any) -> Callable[[datetime | None], str]:
     return fmt
 
 
-@dataclass
-class Page:
-    request: web.Request
-    principal: Principal
+@dataclass(frozen=True)
+class Page(Staff):
     cookie: str
-
-    @property
-    def services(self) -> Any:
-        return self.request.app["services"]
 
     @property
     def csrf(self) -> str:
@@ -111,7 +107,7 @@ def console_page(*, json: bool = False) -> Callable[[Handler], Callable[[web.Req
         async def wrapped(request: web.Request) -> web.StreamResponse:
             settings, services = request.app["settings"], request.app["services"]
             texts = services.texts
-            cookie = request.cookies.get(get_config().console.cookie_name)
+            cookie = request.cookies.get(get_config().cookie_name)
             token_hash = read_cookie(settings, cookie)
             principal = await principal_for_token_hash(services, token_hash) if token_hash else None
             if principal is None or cookie is None:
@@ -141,7 +137,7 @@ def console_page(*, json: bool = False) -> Callable[[Handler], Callable[[web.Req
                 response = error_page(request, exc.status, exc.message, principal)
             except OutOfScope:
                 if json:
-                    raise ApiError(403, "forbidden", texts.get("console.errors.out_of_scope")) from None
+                    raise page.out_of_scope() from None
                 response = error_page(request, 403, labels_of(request)["errors_page"]["forbidden"], principal)
             except NotFound:
                 response = error_page(request, 404, labels_of(request)["errors_page"]["not_found"], principal)
@@ -158,4 +154,4 @@ def int_query(request: web.Request, name: str, default: int = 0) -> int:
 
 
 def paging(request: web.Request) -> tuple[int, int]:
-    return get_config().console.page_size, int_query(request, "offset")
+    return get_config().page_size, int_query(request, "offset")

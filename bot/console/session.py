@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.staff.config import get_config
+from bot.console.config import get_config
 
 SESSION_PURPOSE = b"console-session-v1"
 CSRF_PURPOSE = b"console-csrf-v1"
@@ -56,7 +56,7 @@ def read_cookie(settings: Any, value: str | None, now: float | None = None) -> s
     except (ValueError, KeyError, TypeError):
         return None
     age = (now or time.time()) - issued
-    if age < -60 or age > get_config().console.session_hours * 3600:
+    if age < -60 or age > get_config().session_hours * 3600:
         return None
     return token_hash
 
@@ -72,7 +72,7 @@ def csrf_ok(settings: Any, cookie_value: str | None, sent: str | None) -> bool:
 
 
 def set_cookie(response: web.StreamResponse, request: web.Request, value: str) -> None:
-    cfg = get_config().console
+    cfg = get_config()
     response.set_cookie(
         cfg.cookie_name,
         value,
@@ -85,4 +85,4 @@ def set_cookie(response: web.StreamResponse, request: web.Request, value: str) -
 
 
 def clear_cookie(response: web.StreamResponse) -> None:
-    response.del_cookie(get_config().console.cookie_name, path="/console")
+    response.del_cookie(get_config().cookie_name, path="/console")

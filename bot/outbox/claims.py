@@ -6,15 +6,22 @@ in several processes each get different rows and never wait for each other;
 on SQLite the whole UPDATE is atomic (one writer at a time). The inner query
 walks the `(status, due_at)` index (replies: `(status, kind, due_at)`), so its
 cost follows the number of due rows, not the size of the table.
+
+A claim is held while the row stays `sending`: every later write of the
+dispatcher (a result, a renewal, a give-back) goes through `update_claimed`,
+the one fence that keeps it from overwriting a row somebody took back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, Update, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.outbox.senders import Job
 from models import ChatUser, OutboxMessage
 
 PUSH_CHANNELS = ("telegram", "wechat")
@@ -55,6 +62,90 @@ async def claim_due(
         .execution_options(synchronize_session=False)
     )
     return sorted(result.scalars())
+
+
+async def claim_batch(
+    db: AsyncSession, *, channel: str, now: datetime, want: int, lease_seconds: float
+) -> list[int]:
+    """Up to `want` due rows of one channel, replies first: a waiting person goes before a broadcast."""
+    ids = await claim_due(db, channel=channel, now=now, limit=want, lease_seconds=lease_seconds, kind="reply")
+    if len(ids) < want:
+        ids += await claim_due(
+            db, channel=channel, now=now, limit=want - len(ids), lease_seconds=lease_seconds
+        )
+    return ids
+
+
+async def load_jobs(db: AsyncSession, ids: list[int], next_seq: Callable[[], int]) -> list[Job]:
+    """The claimed rows with what sending needs of their chat users, in sending order."""
+    # Plain columns, not ORM objects: this runs beside the sends, so it must stay light.
+    rows = await db.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.idempotency_key,
+            OutboxMessage.kind,
+            OutboxMessage.text,
+            OutboxMessage.choices,
+            OutboxMessage.template,
+            OutboxMessage.attempts,
+            OutboxMessage.due_at,
+            OutboxMessage.expires_at,
+            ChatUser.id.label("user_id"),
+            ChatUser.channel,
+            ChatUser.external_id,
+            ChatUser.reachable,
+            ChatUser.last_inbound_at,
+        )
+        .join(ChatUser, ChatUser.id == OutboxMessage.chat_user_id)
+        .where(OutboxMessage.id.in_(ids))
+        .order_by(OutboxMessage.kind != "reply", OutboxMessage.due_at, OutboxMessage.id)
+    )
+    return [
+        Job(
+            id=row.id,
+            key=row.idempotency_key,
+            kind=row.kind,
+            text=row.text,
+            choices=list(row.choices or []),
+            template=row.template,
+            attempts=row.attempts,
+            due_at=row.due_at,
+            expires_at=row.expires_at,
+            chat_user_id=row.user_id,
+            channel=row.channel,
+            external_id=row.external_id,
+            reachable=row.reachable,
+            last_inbound_at=row.last_inbound_at,
+            seq=next_seq(),
+        )
+        for row in rows.all()
+    ]
+
+
+def update_claimed(ids: Iterable[int], **values: Any) -> Update:
+    """An UPDATE of rows only while they are still claimed (`sending`): the fence of every later write."""
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "sending")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def renew_claims(db: AsyncSession, ids: list[int], until: datetime) -> None:
+    """Keep queued and on-the-wire rows claimed, so no other dispatcher frees them mid-send."""
+    await db.execute(update_claimed(ids, locked_until=until))
+
+
+async def release_claims(db: AsyncSession, ids: list[int], not_before: datetime | None = None) -> None:
+    """Give claimed, unsent rows back to `pending`, due no earlier than `not_before` when given."""
+    values: dict[str, Any] = {"status": "pending", "locked_until": None}
+    if not_before is not None:
+        # Later rows of a chat wait for its failed one, so the chat sees them in order.
+        bound = literal(not_before, OutboxMessage.__table__.c.due_at.type)
+        larger = func.greatest if db.bind.dialect.name == "postgresql" else func.max
+        values["due_at"] = larger(OutboxMessage.due_at, bound)
+    await db.execute(update_claimed(ids, **values))
 
 
 async def free_expired_claims(db: AsyncSession, now: datetime) -> int:

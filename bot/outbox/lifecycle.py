@@ -4,7 +4,7 @@
 recovery runs turns on the same engine, with the same per-user locks) and
 stops the dispatcher cleanly on shutdown: sends on the wire finish, claimed
 rows go back to `pending`, and the leases are released. (Staff see and
-requeue dead letters through the staff API, `bot.api.admin_staff`, which
+requeue dead letters through the staff API, `bot.api.admin_outbox`, which
 calls `bot.outbox.requeue`.)
 """
 

@@ -4,7 +4,8 @@ Everything here is pure (no database, no I/O after the first load) so the
 conversation, the HTTP API and the scheduler can all call it freely:
 
     from bot.policy import get_policy, Policy
-    from bot.policy.eligibility import assess, Assessment
+    from bot.policy.eligibility import assess
+    from bot.policy.assessment import Assessment
     from bot.policy.calendar import get_calendar, WorkCalendar
     from bot.policy.deadlines import compute_deadline, Deadline, EVENTS
     from bot.policy.share import subsidy_share, Share
@@ -15,6 +16,7 @@ Parameters live in `config/policy/*.yaml`, holiday overrides in
 """
 
 from bot.policy.calendar import WorkCalendar, get_calendar
-from bot.policy.params import Policy, PolicyError, get_policy, load_policy
+from bot.policy.params import Policy, get_policy, load_policy
+from bot.policy.schema.cited import PolicyError
 
 __all__ = ["Policy", "PolicyError", "WorkCalendar", "get_calendar", "get_policy", "load_policy"]

@@ -1,332 +1,35 @@
-"""Loading and validating the rules of 吉人社规〔2024〕3号 from `config/policy/`.
+"""Loading the rules of 吉人社规〔2024〕3号 from `config/policy/` into one validated `Policy`.
 
 The rules are data so that a new policy version is a YAML edit. Validation is
 strict and happens once, at start: a parameter without its article, a group
 id that does not exist or a text the engine needs but cannot find stops the
 service with a message instead of producing a wrong answer for a trainee.
+Each file's model is in `bot.policy.schema`; here they are read, checked
+against each other, and given the lookup tables the engine uses.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError
 
+from bot.policy.schema.cited import Cited, PolicyError
+from bot.policy.schema.deadlines import DeadlineParam, DeadlinesFile
+from bot.policy.schema.documents import DocumentsFile
+from bot.policy.schema.eligibility import EligibilityFile, GroupParam
+from bot.policy.schema.questions import QuestionParam, QuestionsFile
+from bot.policy.schema.subsidies import AttendanceParams, SubsidiesFile
+from bot.policy.schema.texts import TextsFile
 from bot.settings import CONFIG_DIR
 
 POLICY_DIR = CONFIG_DIR / "policy"
-
-# The profile fields of the public contract, in no particular order (the
-# order of asking lives in config/policy/questions.yaml).
-PROFILE_FIELDS = (
-    "employment",
-    "groups",
-    "graduation_year",
-    "employed_since_graduation",
-    "household",
-    "reached_retirement_age",
-    "receives_pension",
-    "ability_assessed",
-    "first_evaluation_this_year",
-)
-CATEGORY_IDS = ("enterprise_employee", "key_group", "designated")
-SUBSIDY_IDS = ("training", "evaluation", "living")
-CLAIM_IDS = ("enterprise_employee", "key_group", "project", "evaluation", "living")
-DEADLINE_RULES = ("working_days_after", "working_days_before", "working_days_including", "calendar_months")
-
-# Texts the engine looks up by key; checked at load so a missing one fails early.
-REQUIRED_REASONS = (
-    "enterprise_employee",
-    "employee_retired",
-    "key_group",
-    "designated",
-    "graduate_in_year",
-    "graduate_unemployed_window",
-    "graduate_employed",
-    "graduate_window_passed",
-    "graduate_not_yet",
-    "retired_pension",
-    "retired_not_assessed",
-    "retired_assessed",
-    "no_category",
-    "identity_at_class_end",
-    "training_covered",
-    "evaluation_covered",
-    "evaluation_not_key_group",
-    "evaluation_not_first",
-    "living_covered",
-    "living_not_covered",
-)
-REQUIRED_CONDITIONS = ("certificate", "attendance", "evaluation_certificate", "evaluation_first")
-REQUIRED_NOTES = ("where_to_apply", "documents", "screening")
-
-_ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇]+条$")
-
-
-class PolicyError(Exception):
-    """The policy configuration is invalid; the message names the file and the place."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Cited(_Strict):
-    """Anything that is law: it says where it comes from and since when."""
-
-    article: str
-    document: str = Field(min_length=1)
-    effective: date
-    clause: str | None = None
-    quote: str | None = None
-    note: str | None = None
-
-    @field_validator("article")
-    @classmethod
-    def _article_shape(cls, v: str) -> str:
-        if not _ARTICLE.match(v):
-            raise ValueError(f"article must look like 第十二条, got {v!r}")
-        return v
-
-    @property
-    def citation(self) -> str:
-        """The article with its item, e.g. 第十五条（三）, for people reading the source."""
-        return self.article + (self.clause or "")
-
-
-# --- eligibility.yaml -------------------------------------------------------
-
-
-class CategoryParam(Cited):
-    name: str
-    employment: tuple[str, ...] = ()
-    excluded_when_retired: bool = False
-
-
-class GroupParam(Cited):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    name: str
-    category: Literal["key_group", "designated"] | None
-
-
-class GraduateWindow(Cited):
-    group: str
-    graduation_year_offsets: tuple[int, ...]
-    unemployed_years_after: int = Field(ge=0)
-
-
-class RetirementParam(Cited):
-    applies_to: Literal["key_group"]
-    requires_receives_pension: bool
-    requires_ability_assessed: bool
-    assessed_by: str
-    filed_with: str
-
-
-class IdentityParam(Cited):
-    judged_at: Literal["class_end"]
-
-
-class ApplyAt(Cited):
-    where: str
-
-
-class EligibilityFile(_Strict):
-    law: dict[str, Any]
-    categories: dict[Literal["enterprise_employee", "key_group", "designated"], CategoryParam]
-    employment_values: dict[str, str]
-    household_values: dict[str, str]
-    groups: tuple[GroupParam, ...]
-    graduate_window: GraduateWindow
-    retirement: RetirementParam
-    identity: IdentityParam
-    apply_at: ApplyAt
-
-    @model_validator(mode="after")
-    def _complete(self) -> EligibilityFile:
-        missing = set(CATEGORY_IDS) - set(self.categories)
-        if missing:
-            raise ValueError(f"categories missing: {sorted(missing)}")
-        ids = [g.id for g in self.groups]
-        if len(ids) != len(set(ids)):
-            raise ValueError("duplicate group ids")
-        if self.graduate_window.group not in ids:
-            raise ValueError(f"graduate_window.group {self.graduate_window.group!r} is not a group")
-        unknown = set(self.categories["enterprise_employee"].employment) - set(self.employment_values)
-        if unknown:
-            raise ValueError(f"enterprise_employee.employment has unknown values {sorted(unknown)}")
-        return self
-
-
-# --- subsidies.yaml ---------------------------------------------------------
-
-
-class RateParam(Cited):
-    value: Decimal = Field(gt=0, le=1)
-
-
-class FlagParam(Cited):
-    value: bool
-
-
-class AttendanceParams(_Strict):
-    exam_min_rate: RateParam
-    share_min_rate: RateParam
-    full_rate: RateParam
-    threshold_inclusive: FlagParam
-
-    @model_validator(mode="after")
-    def _ordered(self) -> AttendanceParams:
-        if self.share_min_rate.value > self.full_rate.value:
-            raise ValueError("share_min_rate must not exceed full_rate")
-        return self
-
-
-class Requirement(_Strict):
-    """One way to meet a qualified group's extra condition: a household or another group."""
-
-    household: str | None = None
-    group: str | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> Requirement:
-        if (self.household is None) == (self.group is None):
-            raise ValueError("a requirement names exactly one of household or group")
-        return self
-
-
-class QualifiedGroup(_Strict):
-    group: str
-    if_any: tuple[Requirement, ...] = Field(min_length=1)
-
-
-class SubsidyParam(Cited):
-    name: str
-    covers: Literal["eligible", "key_group", "groups"]
-    conditions: tuple[str, ...]
-    first_in_year_only: bool = False
-    groups: tuple[str, ...] = ()
-    qualified_groups: tuple[QualifiedGroup, ...] = ()
-
-
-class TrainingTypeParam(Cited):
-    name: str
-
-
-class SubsidiesFile(_Strict):
-    law: dict[str, Any]
-    attendance: AttendanceParams
-    subsidies: dict[Literal["training", "evaluation", "living"], SubsidyParam]
-    training_types: dict[Literal["enterprise_employee", "key_group", "project"], TrainingTypeParam]
-
-    @model_validator(mode="after")
-    def _complete(self) -> SubsidiesFile:
-        missing = set(SUBSIDY_IDS) - set(self.subsidies)
-        if missing:
-            raise ValueError(f"subsidies missing: {sorted(missing)}")
-        return self
-
-
-# --- documents.yaml ---------------------------------------------------------
-
-
-class DocumentItem(_Strict):
-    key: str
-    text: str
-    provided_by: Literal["trainee", "institution"]
-    only_for_groups: tuple[str, ...] = ()
-
-
-class ClaimParam(Cited):
-    name: str
-    items: tuple[DocumentItem, ...] = Field(min_length=1)
-
-
-class DocumentsFile(_Strict):
-    law: dict[str, Any]
-    claims: dict[Literal["enterprise_employee", "key_group", "project", "evaluation", "living"], ClaimParam]
-
-    @model_validator(mode="after")
-    def _complete(self) -> DocumentsFile:
-        missing = set(CLAIM_IDS) - set(self.claims)
-        if missing:
-            raise ValueError(f"claims missing: {sorted(missing)}")
-        return self
-
-
-# --- deadlines.yaml ---------------------------------------------------------
-
-
-class DeadlineParam(Cited):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    name: str
-    from_: str = Field(alias="from")
-    rule: Literal["working_days_after", "working_days_before", "working_days_including", "calendar_months"]
-    count: int = Field(gt=0, le=366)
-
-
-class DeadlinesFile(_Strict):
-    law: dict[str, Any]
-    events: dict[str, DeadlineParam] = Field(min_length=1)
-
-
-# --- questions.yaml ---------------------------------------------------------
-
-
-class QuestionParam(Cited):
-    field: str
-    label: str
-    why: str
-
-
-class QuestionsFile(_Strict):
-    law: dict[str, Any]
-    fields: tuple[QuestionParam, ...]
-
-    @model_validator(mode="after")
-    def _every_field_once(self) -> QuestionsFile:
-        names = [q.field for q in self.fields]
-        if sorted(names) != sorted(PROFILE_FIELDS):
-            raise ValueError(f"fields must list each profile field once: {sorted(PROFILE_FIELDS)}")
-        return self
-
-
-# --- texts.yaml -------------------------------------------------------------
-
-
-class TextParam(Cited):
-    text: str = Field(min_length=1)
-
-
-class TextsFile(_Strict):
-    law: dict[str, Any]
-    reasons: dict[str, TextParam]
-    conditions: dict[str, TextParam]
-    living_covered_description: TextParam
-    notes: dict[str, TextParam]
-
-    @model_validator(mode="after")
-    def _complete(self) -> TextsFile:
-        for section, keys in (
-            ("reasons", REQUIRED_REASONS),
-            ("conditions", REQUIRED_CONDITIONS),
-            ("notes", REQUIRED_NOTES),
-        ):
-            missing = set(keys) - set(getattr(self, section))
-            if missing:
-                raise ValueError(f"{section} missing: {sorted(missing)}")
-        return self
-
-
-# --- the assembled policy ---------------------------------------------------
 
 
 def percent(rate: Decimal) -> str:
@@ -353,7 +56,7 @@ class Policy:
     question_order: dict[str, int] = field(init=False)
     rendered_conditions: dict[str, str] = field(init=False)
     rate_texts: dict[str, str] = field(init=False)
-    # Per-policy memo for structures the engines derive once (see eligibility._prepared).
+    # Per-policy memo for structures the engines derive once (see screening.prepared).
     memo: dict[str, Any] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:

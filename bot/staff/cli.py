@@ -48,6 +48,15 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+def _attempt(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T | None:
+    """An account change; None (after saying why on stderr) when the account rules refuse it."""
+    try:
+        return _run(settings, work)
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
 def _print_issued(issued: Issued, verb: str) -> None:
     acc = issued.account
     print(
@@ -60,40 +69,34 @@ def _print_issued(issued: Issued, verb: str) -> None:
 
 
 def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        issued = _run(
-            settings,
-            lambda db: create_account(
-                db,
-                name=args.name,
-                role=args.role,
-                region_code=args.region,
-                institution_ref=args.institution,
-                actor=_actor(),
-            ),
-        )
-    except AccountError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    issued = _attempt(
+        settings,
+        lambda db: create_account(
+            db,
+            name=args.name,
+            role=args.role,
+            region_code=args.region,
+            institution_ref=args.institution,
+            actor=_actor(),
+        ),
+    )
+    if issued is None:
         return 2
     _print_issued(issued, "created")
     return 0
 
 
 def cmd_rotate(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        issued = _run(settings, lambda db: rotate_token(db, args.id, actor=_actor()))
-    except AccountError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    issued = _attempt(settings, lambda db: rotate_token(db, args.id, actor=_actor()))
+    if issued is None:
         return 2
     _print_issued(issued, "new token for")
     return 0
 
 
 def cmd_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        account = _run(settings, lambda db: revoke_account(db, args.id, actor=_actor()))
-    except AccountError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    account = _attempt(settings, lambda db: revoke_account(db, args.id, actor=_actor()))
+    if account is None:
         return 2
     print(f"revoked staff account {account.id} ({account.name}); its token no longer works")
     return 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from bot.policy import get_policy
-from bot.policy.eligibility import Profile, ProfileError, assess
-from bot.policy.params import PROFILE_FIELDS
+from bot.policy.eligibility import assess
+from bot.policy.profile import Profile, ProfileError
+from bot.policy.schema.questions import PROFILE_FIELDS
 from handlers.base import Context, Flow, intent_handler, on_intent, register_flow
 from handlers.eligibility.answers import (
     GroupAnswer,

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.policy import get_policy
-from bot.policy.eligibility import Assessment, assess
+from bot.policy.assessment import Assessment
+from bot.policy.eligibility import assess
 from handlers.base import Context
 from handlers.eligibility.answers import BOOL_FIELDS
 from models import Enrollment, TrainingClass

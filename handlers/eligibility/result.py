@@ -6,8 +6,8 @@ from datetime import date
 from typing import Any
 
 from bot.policy import get_policy
-from bot.policy.eligibility import Assessment
-from bot.policy.params import SUBSIDY_IDS
+from bot.policy.assessment import Assessment
+from bot.policy.schema.subsidies import SUBSIDY_IDS
 from handlers.base import Context
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bot.policy.params import PROFILE_FIELDS
+from bot.policy.schema.questions import PROFILE_FIELDS
 from handlers.base import Context
 
 # Bookkeeping of the conversation, kept in the profile next to the answers.

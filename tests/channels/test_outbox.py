@@ -14,7 +14,8 @@ from bot.clock import FrozenClock
 from bot.outbox import enqueue, get_dispatcher, requeue
 from bot.outbox.claims import claim_due
 from bot.outbox.config import load_config
-from bot.outbox.dispatcher import Dispatcher, backoff_seconds
+from bot.outbox.dispatcher import Dispatcher
+from bot.outbox.results import backoff_seconds
 from bot.services import Services
 from models import ChatUser, Message, OutboxMessage
 from tests.channels.conftest import dispatch, tune

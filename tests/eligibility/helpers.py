@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.policy import get_policy
 from bot.policy.eligibility import assess
-from bot.policy.params import PROFILE_FIELDS
+from bot.policy.schema.questions import PROFILE_FIELDS
 from bot.services import Services
 from bot.settings import CONFIG_DIR
 from models import ChatUser, ConversationState, Institution, TrainingClass

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 
 from bot.policy import get_policy
-from bot.policy.eligibility import Assessment, Profile, ProfileError, assess
-from bot.policy.params import PROFILE_FIELDS
+from bot.policy.assessment import Assessment
+from bot.policy.eligibility import assess
+from bot.policy.profile import Profile, ProfileError
+from bot.policy.schema.questions import PROFILE_FIELDS
 
 from .conftest import case_ids, load_cases
 

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select, update
 
-from bot.broadcasts.sending import run_due
+from bot.broadcasts.job import run_due
 from bot.clock import FrozenClock
 from models import AuditEntry, Broadcast, OutboxMessage
 from tests.staff.world import World

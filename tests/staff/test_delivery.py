@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.broadcasts.sending import run_due
+from bot.broadcasts.job import run_due
 from bot.outbox import get_dispatcher
 from models import ChatUser, Enrollment, OutboxMessage, Trainee
 from tests.fakes.fake_telegram import FakeTelegram

@@ -26,24 +26,15 @@ class JobConfig(StrictModel):
     interval_seconds: int = Field(gt=0)
 
 
-class ConsoleConfig(StrictModel):
-    session_hours: int = Field(gt=0)
-    cookie_name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
-    page_size: int = Field(gt=0, le=500)
-    progress_refresh_ms: int = Field(ge=200)
-    preview_debounce_ms: int = Field(ge=0)
-
-
-class StaffConfig(StrictModel):
+class BroadcastsConfig(StrictModel):
     notice: NoticeConfig
     job: JobConfig
-    console: ConsoleConfig
 
 
-def load_config(path: Path = CONFIG_FILE) -> StaffConfig:
-    return load_yaml(StaffConfig, path)
+def load_config(path: Path = CONFIG_FILE) -> BroadcastsConfig:
+    return load_yaml(BroadcastsConfig, path)
 
 
 @lru_cache(maxsize=1)
-def get_config() -> StaffConfig:
+def get_config() -> BroadcastsConfig:
     return load_config()

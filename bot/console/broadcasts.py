@@ -11,10 +11,10 @@ from sqlalchemy import select
 from bot.broadcasts import audience as aud
 from bot.broadcasts import results as res
 from bot.broadcasts import sending as svc
+from bot.console.config import get_config
 from bot.console.page import ID, Page, console_page, labels_of, paging, redirect
 from bot.errors import ApiError
 from bot.policy.params import get_policy
-from bot.staff.config import get_config
 from bot.staff.scope import class_scope, institution_scope
 from models import Institution, StaffAccount, TrainingClass
 from models.claims import CLAIM_STATES
@@ -29,8 +29,7 @@ routes = web.RouteTableDef()
 @console_page()
 async def broadcasts(request: web.Request, page: Page) -> web.StreamResponse:
     limit, offset = paging(request)
-    async with page.services.db.session() as db:
-        items = await svc.list_visible(db, page.principal, limit=limit + 1, offset=offset)
+    items = await page.scoped(svc.list_visible, limit=limit + 1, offset=offset)
     return page.render(
         "broadcasts.html", items=items[:limit], offset=offset, limit=limit, has_more=len(items) > limit
     )
@@ -62,7 +61,7 @@ async def _form_choices(page: Page) -> dict[str, Any]:
         "groups": [(g, policy.group_by_id[g].name) for g in policy.group_ids],
         "claim_states": CLAIM_STATES,
         "channels": aud.PUSH_CHANNELS,
-        "debounce_ms": get_config().console.preview_debounce_ms,
+        "debounce_ms": get_config().preview_debounce_ms,
     }
 
 
@@ -196,7 +195,7 @@ async def _progress_context(request: web.Request, page: Page) -> dict[str, Any]:
         "results": res.RESULTS,
         "described": described,
         "final": progress["status"] in ("done", "cancelled") and progress["results"]["queued"] == 0,
-        "refresh_ms": get_config().console.progress_refresh_ms,
+        "refresh_ms": get_config().progress_refresh_ms,
         "qs": request.query_string,
     }
 

@@ -1,0 +1,117 @@
+"""What one channel's run holds in memory: the claimed rows per chat, their slots, broken chats.
+
+Rows of one chat keep their order: each chat has a FIFO of claimed jobs and
+one slot in a heap ordered by when the chat may next be sent to. A chat
+whose send failed is "broken" from that point of the run on: its later jobs
+go back to the database (due no earlier than the failed one) or, when the
+chat is unreachable, are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.outbox.claims import release_claims
+from bot.outbox.senders import Job, Sender
+
+if TYPE_CHECKING:
+    from bot.outbox.dispatcher import Dispatcher
+
+
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    skipped: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    failed: int = 0
+    dead: int = 0
+
+    def add(self, other: DispatchStats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(order=True)
+class Slot:
+    ready_at: float
+    seq: int
+    chat: str = field(compare=False)
+
+
+class ChannelState:
+    """The state of one channel's share of a run, shared by its claiming, sending and result handling."""
+
+    def __init__(
+        self, dispatcher: Dispatcher, channel: str, sender: Sender, *, until_idle: bool, deadline: float
+    ) -> None:
+        self.d = dispatcher
+        self.services = dispatcher.services
+        self.config = dispatcher.config
+        self.channel = channel
+        self.sender = sender
+        self.until_idle = until_idle
+        self.deadline = deadline
+        pacing = self.config.pacing(channel)
+        self.pacer = dispatcher.pacer(channel, pacing)
+        self.lease_name = f"outbox:{channel}"
+        self.queues: dict[str, deque[Job]] = {}
+        self.heap: list[Slot] = []
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.on_the_wire: set[int] = set()  # ids of rows being sent (their claims are renewed too)
+        self.last_task: dict[str, asyncio.Task[None]] = {}
+        # chat -> (seq, retry_at, reason): its jobs claimed before seq must not be sent in this run;
+        # they wait until retry_at, or are skipped when retry_at is None (the chat is unreachable).
+        self.broken: dict[str, tuple[int, datetime | None, str]] = {}
+        self._task_rows: dict[asyncio.Task[None], tuple[int, ...]] = {}
+        self.semaphore = asyncio.Semaphore(self.config.dispatcher.max_in_flight)
+        self.stats = DispatchStats()
+        self.seq = 0
+        self.exhausted = False
+        self.loop = asyncio.get_running_loop()
+        self.next_claim = 0.0
+        self.next_renew = 0.0
+        self.paused = False
+        self.lost_lease = False
+        self.seen_kicks = dispatcher.kicks
+        # Claims and lease renewals run beside the sending loop, so a slow query never
+        # delays a send past its slot.
+        self._claiming: asyncio.Task[None] | None = None
+        self._renewing: asyncio.Task[None] | None = None
+
+    @property
+    def queued(self) -> int:
+        return sum(len(q) for q in self.queues.values())
+
+    def now(self) -> datetime:
+        return self.services.clock.now()
+
+    def _next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def _enqueue_local(self, job: Job) -> None:
+        chat = job.external_id
+        queue = self.queues.get(chat)
+        if queue is None:
+            queue = self.queues[chat] = deque()
+            heapq.heappush(self.heap, Slot(self.pacer.chat_ready_at(chat), job.seq, chat))
+        queue.append(job)
+
+    async def _release_queued(self, chat: str | None = None, not_before: datetime | None = None) -> None:
+        """Give claimed, unsent rows back (all, or one chat's) so that nothing waits for a lease to expire."""
+        chats = [chat] if chat is not None else list(self.queues)
+        ids = [job.id for c in chats for job in self.queues.pop(c, ())]
+        if not ids:
+            return
+        async with self.services.db.session() as db:
+            await release_claims(db, ids, not_before)
+
+    async def _break_chat(self, job: Job, retry_at: datetime, reason: str) -> None:
+        self.broken[job.external_id] = (self.seq + 1, retry_at, reason)
+        await self._release_queued(job.external_id, not_before=retry_at)

@@ -1,0 +1,128 @@
+"""What happens to a row once its send is over: one write, in its own transaction, as soon as known.
+
+- success: `sent` (+ transcript, except replies the engine already recorded);
+- 429 / retry_after: `pending` again at now + retry_after, the chat paused;
+- blocked / unsubscribed: `skipped` "unreachable", the chat user marked unreachable;
+- transient errors: `pending` at now + exponential backoff with jitter, `dead` after N;
+- WeChat quota (45009): `pending` after the quota backoff, the channel paused, an alert logged;
+- a bad request: `failed`.
+Every write is fenced by `update_claimed`: it lands only while the row is still ours.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import deque
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, update
+
+from bot.outbox.channel_state import ChannelState
+from bot.outbox.claims import update_claimed
+from bot.outbox.config import DeliveryConfig
+from bot.outbox.errors import QuotaExceeded, RateLimited, SendError, Unreachable
+from bot.outbox.leases import acquire_lease
+from bot.outbox.senders import Job
+from models import ChatUser, Message
+
+log = logging.getLogger(__name__)
+
+
+def backoff_seconds(attempt: int, config: DeliveryConfig, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter: spreads retries so a recovering platform is not stampeded."""
+    retry = config.retry
+    delay = min(retry.max_seconds, retry.base_seconds * retry.factor ** max(attempt - 1, 0))
+    spread = (rng or random).uniform(1 - retry.jitter, 1 + retry.jitter)
+    return float(delay * spread)
+
+
+class ResultHandling(ChannelState):
+    """The outcomes of sends: sent, retried with backoff, dead letters, unreachable chats, quota pauses."""
+
+    async def _rate_limited(self, job: Job, exc: RateLimited) -> None:
+        self.stats.rate_limited += 1
+        log.warning("outbox %s: rate limited (%s); waiting %.1fs", self.channel, exc, exc.retry_after)
+        self.pacer.pause_chat(job.external_id, exc.retry_after)
+        self.pacer.pause_all(min(exc.retry_after, 1.0))
+        retry_at = self.now() + timedelta(seconds=exc.retry_after)
+        await self._break_chat(job, retry_at, str(exc))
+        await self._requeue(job, retry_at, str(exc))
+
+    async def _transient(self, job: Job, exc: SendError) -> None:
+        attempts = job.attempts + 1
+        if attempts >= self.config.retry.max_attempts:
+            log.error("outbox: row %s dead after %d attempts: %s", job.id, attempts, exc)
+            await self._finish(job, "dead", error=str(exc), attempt=True)
+            return
+        retry_at = self.now() + timedelta(seconds=backoff_seconds(attempts, self.config))
+        await self._break_chat(job, retry_at, str(exc))
+        self.stats.retried += 1
+        await self._update(job, status="pending", due_at=retry_at, attempts=attempts, last_error=str(exc))
+
+    async def _unreachable(self, job: Job, exc: Unreachable) -> None:
+        log.info("outbox %s: chat user %s unreachable: %s", self.channel, job.chat_user_id, exc)
+        async with self.services.db.session() as db:
+            await db.execute(update(ChatUser).where(ChatUser.id == job.chat_user_id).values(reachable=False))
+        for other in self.queues.pop(job.external_id, deque()):
+            await self._finish(other, "skipped", delivery="unreachable", error=str(exc))
+        self.broken[job.external_id] = (self.seq + 1, None, str(exc))
+        await self._finish(job, "skipped", delivery="unreachable", error=str(exc), attempt=True)
+
+    async def _quota(self, job: Job, exc: QuotaExceeded) -> None:
+        seconds = self.config.retry.quota_backoff_seconds
+        log.error(
+            "ALERT outbox %s: the platform's daily API quota is used up (%s); pausing the channel for %.0f s",
+            self.channel,
+            exc,
+            seconds,
+        )
+        self.paused = True  # this run stops; the pause lease below stops every process's next runs
+        await acquire_lease(self.services.db, self.services.clock, f"pause:{self.channel}", "quota", seconds)
+        retry_at = self.now() + timedelta(seconds=seconds)
+        await self._release_queued(not_before=retry_at)
+        await self._requeue(job, retry_at, str(exc))
+
+    async def _requeue(self, job: Job, due_at: datetime, error: str) -> None:
+        await self._update(job, status="pending", due_at=due_at, last_error=error)
+
+    async def _update(self, job: Job, **values: Any) -> None:
+        values.setdefault("locked_until", None)
+        async with self.services.db.session() as db:
+            await db.execute(update_claimed([job.id], **values))
+
+    async def _finish(
+        self,
+        job: Job,
+        status: str,
+        *,
+        delivery: str | None = None,
+        error: str | None = None,
+        attempt: bool = False,
+    ) -> None:
+        now = self.now()
+        values: dict[str, Any] = {"status": status, "locked_until": None}
+        if delivery is not None:
+            values["delivery"] = delivery
+        if error is not None:
+            values["last_error"] = error[:2000]
+        if attempt:
+            values["attempts"] = job.attempts + 1
+        if status == "sent":
+            values["sent_at"] = now
+        async with self.services.db.session() as db:
+            result = await db.execute(update_claimed([job.id], **values))
+            if status == "sent" and job.kind != "reply" and result.rowcount:  # type: ignore[attr-defined]
+                await db.execute(
+                    insert(Message).values(
+                        chat_user_id=job.chat_user_id,
+                        direction="out",
+                        text=job.text,
+                        choices=list(job.choices),
+                        created_at=now,
+                    )
+                )
+        counter = {"sent": "sent", "skipped": "skipped", "failed": "failed", "dead": "dead"}.get(status)
+        if counter:
+            setattr(self.stats, counter, getattr(self.stats, counter) + 1)
