@@ -20,7 +20,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bot.policy.params import POLICY_DIR, PolicyError
+from bot.policy.params import POLICY_DIR
+from bot.policy.schema.cited import PolicyError
 
 Sex = Literal["male", "female"]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.policy.eligibility import Profile, ProfileError
+from bot.policy.profile import Profile, ProfileError
 from bot.policy.retirement import births_for_age, births_for_year, deciding, get_retirement_rules, reached
 from handlers.base import Context
 from handlers.eligibility.store import Store

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from bot.policy.eligibility import assess
-from bot.policy.params import PROFILE_FIELDS
+from bot.policy.schema.questions import PROFILE_FIELDS
 from bot.settings import CONFIG_DIR
 
 PERSONA_DIR = Path(__file__).resolve().parent / "personas"
