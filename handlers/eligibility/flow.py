@@ -13,12 +13,15 @@ from handlers.eligibility.answers import (
     GroupAnswer,
     Miss,
     command,
+    group_labels,
+    group_menu,
     menu_entry,
+    question_texts,
     read_groups,
     read_sex,
     read_value,
 )
-from handlers.eligibility.asking import STEP_GROUPS_MORE, STEP_GROUPS_SUB, STEP_SEX, Asking
+from handlers.eligibility.asking import Asking
 from handlers.eligibility.person import (
     RETIRED,
     Taken,
@@ -39,6 +42,9 @@ FLOW = "eligibility"
 STEP_RESUME = "resume"
 STEP_REUSE = "reuse"
 STEP_DONE = "done"
+STEP_GROUPS_MORE = "groups_more"
+STEP_GROUPS_SUB = "groups_sub"  # the second step of a grouped button
+STEP_SEX = "sex"  # asked only when an age is known and sex settles the retirement question
 GROUP_STEPS = (STEP_GROUPS_MORE, STEP_GROUPS_SUB)
 
 
@@ -335,6 +341,36 @@ class EligibilityFlow(Asking, Flow):
         unknown = [f for f in result.missing if f in store.skipped]
         view = ResultView(ctx, result, as_of, unknown, from_class=end is not None)
         view.say() if full else view.say_short()
+
+    # -- asking (the steps the flow goes to) ------------------------------------
+
+    def _ask(self, ctx: Context, store: Store, field: str, lead: str | None = None) -> None:
+        cfg = question_texts(ctx, field)
+        if field == "groups" and store.pending:
+            ctx.goto(STEP_GROUPS_MORE)
+            text = self._noted(ctx, store.pending) + cfg["more"]
+            choices = [e.label for e in group_menu(ctx) if not set(e.groups) <= set(store.pending)]
+            choices.append(cfg["done_label"])
+        else:
+            ctx.goto(field)
+            text = cfg["ask"]
+            choices = self._choices(ctx, field)
+        ctx.set_data(misses=0)
+        ctx.say(f"{lead}\n{text}" if lead else text, choices)
+
+    def _ask_sub(self, ctx: Context, store: Store, groups: tuple[str, ...]) -> None:
+        cfg = self._groups_cfg(ctx)
+        labels = group_labels(ctx)
+        choices = [labels[g] for g in groups if g not in store.pending]
+        ctx.goto(STEP_GROUPS_SUB)
+        ctx.say(cfg["sub_ask"], [*choices, cfg["back_label"]])
+
+    @staticmethod
+    def _ask_sex(ctx: Context, lead: str | None) -> None:
+        cfg = ctx.services.texts.raw("eligibility.sex_question")
+        ctx.goto(STEP_SEX)
+        ctx.set_data(misses=0)
+        ctx.say(f"{lead}\n{cfg['ask']}" if lead else cfg["ask"], [c["label"] for c in cfg["choices"]])
 
     def _reuse_offer(self, ctx: Context, store: Store) -> str:
         on = store.meta.get("updated_on")
