@@ -51,6 +51,7 @@ class Facts:
     ability_assessed: bool | None = None
     first_evaluation_this_year: bool | None = None
     correction: bool = False  # "说错了…": these facts replace earlier ones
+    asks: bool = False  # some clause is a question ("两后生是啥意思"): maybe no answer at all
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __bool__(self) -> bool:
@@ -60,7 +61,7 @@ class Facts:
         """The facts that were said (age as [lo, hi], groups as a list), for tests and logs."""
         out: dict[str, Any] = {}
         for f in fields(self):
-            if f.name in ("correction", "extra"):
+            if f.name in ("correction", "asks", "extra"):
                 continue
             value = getattr(self, f.name)
             if value is None or value == ():
@@ -94,7 +95,7 @@ class FactReader:
     def __init__(self, words: FactWords, groups: GroupFile) -> None:
         self.w = words
         merged = {gid: (*phrases, *words.extra_groups.get(gid, ())) for gid, phrases in groups.groups.items()}
-        qmarks = (*groups.question_markers, *words.question_markers)
+        qmarks = (*groups.question_markers, *words.question_markers, *words.unsure_markers)
         self._groups = GroupFinder(
             GroupFile(negation_prefixes=groups.negation_prefixes, question_markers=qmarks, groups=merged)
         )
@@ -126,6 +127,10 @@ class FactReader:
         return any(n in before for n in self._neg)
 
     def _asks(self, clause: str) -> bool:
+        """A clause that asks, or says it does not know: it states no fact."""
+        return self._question(clause) or any(u in clause for u in self.w.unsure_markers)
+
+    def _question(self, clause: str) -> bool:
         # 么 asks ("有退休金么"), but not inside 什么/这么/那么 ("没做过什么评估").
         bare = _NOT_QUESTION_ME.sub("", clause)
         return any(q in bare for q in self.w.question_markers) or any(
@@ -180,6 +185,7 @@ class FactReader:
             ability_assessed=self._assessed(clauses),
             first_evaluation_this_year=self._first_evaluation(t, clauses),
             correction=any(c in t for c in self.w.corrections),
+            asks=any(self._question(c) for c in clauses),
         )
 
     def _sex(self, clauses: list[str]) -> str | None:

@@ -103,8 +103,12 @@ class EligibilityFlow(Asking, Flow):
                 self._ask(ctx, store, field, lead=lead)
         else:
             taken = Taken()
-            if ctx.facts and ctx.text not in (ctx.state.last_choices or []):  # a button means itself
+            offered = ctx.text in (ctx.state.last_choices or [])  # a button means itself
+            if ctx.facts and not offered:
                 taken = take(ctx, store, ctx.facts, await self._as_of(ctx))
+            if ctx.facts.asks and not taken and not offered:
+                # "两后生是啥意思": a question, not an answer; the engine answers it or re-asks.
+                return self._aside(ctx, store)
             if step == STEP_SEX:
                 return await self._on_sex(ctx, store, taken)
             if field == "groups":

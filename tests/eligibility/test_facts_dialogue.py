@@ -151,3 +151,17 @@ async def test_facts_answer_the_resume_offer(chat: ChatDriver, services: Service
     assert "退役军人" in chat.text
     answers = await answers_of(services, chat)
     assert answers["employment"] == "unemployed"
+
+
+async def test_a_question_about_a_term_is_not_taken_for_an_answer(
+    chat: ChatDriver, services: Services
+) -> None:
+    await chat.say("我能参加补贴培训吗")
+    await chat.say("没工作")
+    assert asks(chat, "groups")
+    await chat.say("两后生是啥意思")
+    user = await chat_user(services, chat)
+    meta = (user.profile or {}).get("eligibility", {})
+    assert "groups" not in (await answers_of(services, chat))
+    assert "two_after" not in meta.get("pending_groups", [])
+    assert Q["groups"]["more"] not in chat.text
