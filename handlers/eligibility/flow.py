@@ -7,6 +7,7 @@ from datetime import date
 from bot.policy import get_policy
 from bot.policy.eligibility import assess
 from bot.policy.profile import Profile, ProfileError
+from bot.policy.retirement import get_retirement_rules
 from bot.policy.schema.questions import PROFILE_FIELDS
 from handlers.base import Context, Flow, intent_handler, on_intent, register_flow
 from handlers.eligibility.answers import (
@@ -334,7 +335,8 @@ class EligibilityFlow(Asking, Flow):
             self._ask_sex(ctx, lead)
             return
         if need == "ask":
-            lead = "\n".join(x for x in (lead, ctx.t("eligibility.retirement_band")) if x)
+            band = ctx.t("eligibility.retirement_band", citation=get_retirement_rules().citation)
+            lead = "\n".join(x for x in (lead, band) if x)
         self._ask(ctx, store, field, lead=lead)
 
     async def _result(self, ctx: Context, store: Store, *, full: bool) -> None:
