@@ -165,3 +165,20 @@ async def test_a_question_about_a_term_is_not_taken_for_an_answer(
     assert "groups" not in (await answers_of(services, chat))
     assert "two_after" not in meta.get("pending_groups", [])
     assert Q["groups"]["more"] not in chat.text
+
+
+async def test_where_the_birth_month_decides_the_question_is_asked_with_its_source(
+    chat: ChatDriver, services: Services
+) -> None:
+    await chat.say("我能参加补贴培训吗")
+    await chat.say("在企业上班")
+    await chat.say("都没有")
+    await chat.say("我六十了")
+    await chat.say("男")
+    # A man of 60 in 2026 may or may not have reached 60 years and some months.
+    assert asks(chat, "reached_retirement_age")
+    assert "国务院关于渐进式延迟法定退休年龄的办法第二条" in chat.text
+    assert "reached_retirement_age" not in await answers_of(services, chat)
+    await chat.say("还差俩月")
+    assert RESULT["header"]["true"] in chat.text
+    assert (await answers_of(services, chat))["reached_retirement_age"] is False
