@@ -28,7 +28,9 @@ from bot.handover import turn as handover_turn
 from bot.services import Services
 from handlers import rules
 from handlers.base import Context, Reply, get_flow, has_flow, intent_handler
+from handlers.eligibility.person import opens_screening
 from models import ChatUser, ConversationState, Message
+from nlu.facts import read_facts
 from nlu.types import Parse
 
 log = logging.getLogger(__name__)
@@ -172,6 +174,10 @@ class Engine:
         else:
             parse = self._label_override(text, services.nlu.parse(text, now.date()))
         ctx = Context(text=text, parse=parse, user=user, state=state, db=db, now=now, services=services)
+        # -- facts hook (issue 14): profile facts said in passing, on every message --
+        if text and len(text) <= max_chars:
+            ctx.facts = read_facts(text, ctx.today)
+        # -- end facts hook --
 
         # Hand-over (转人工): while a person holds the conversation the bot steps aside.
         if await handover_turn.intercept(ctx):
@@ -267,10 +273,16 @@ class Engine:
         """Route a message that no flow claims: by intent, else clarify, else fallback."""
         settings = self.services.settings
         parse = ctx.parse
-        # -- rule-question hook (issue 15): general rule questions first, whoever asks --
-        if await rules.free_question(ctx):
+        # Facts about the person ("我今年62了，在外面打工") open the screening (issue 14);
+        # a rule question in the same message is answered first (issue 15).
+        screening = opens_screening(ctx, settings.intent_threshold)
+        if await rules.free_question(ctx, screening_follows=screening):
+            if screening and ctx.flow is None and rules.personal_intent(ctx, None) is None:
+                await self.dispatch_intent(ctx, "check_eligibility")
             return
-        # -- end rule-question hook --
+        if screening:
+            await self.dispatch_intent(ctx, "check_eligibility")
+            return
         if parse.confidence >= settings.intent_threshold:
             await self.dispatch_intent(ctx, parse.intent)
             return

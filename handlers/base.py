@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from nlu.facts import NO_FACTS, Facts
 from nlu.types import Parse
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ class Context:
     now: datetime
     services: Services
     replies: list[Reply] = field(default_factory=list)
+    # Profile facts the message states (age, 没领养老金, 农村户口 …), read on every
+    # message by the engine before routing (nlu.facts); empty when it says none.
+    facts: Facts = NO_FACTS
 
     @property
     def today(self) -> date:

@@ -159,6 +159,8 @@ async def resume_flow(ctx: Context) -> None:
 
 async def side_question(ctx: Context) -> bool:
     """Inside a flow: answer a general rule question and re-ask the flow's question. True when done."""
+    if ctx.flow == ELIGIBILITY_FLOW and ctx.state.step in ctx.facts.profile():
+        return False  # "没有，哪来的退休金" at the pension question: a rhetorical answer, not a question
     answer = rule_answer(ctx, in_flow=True)
     if answer is None or personal_intent(ctx, answer) is not None:
         return False  # the flow (or the engine's change of topic) handles it
@@ -202,8 +204,12 @@ async def unanswered_side_question(ctx: Context) -> bool:
     return True
 
 
-async def free_question(ctx: Context) -> bool:
-    """Outside a flow: answer a general rule question; an own-record request goes to its handler."""
+async def free_question(ctx: Context, *, screening_follows: bool = False) -> bool:
+    """Outside a flow: answer a general rule question; an own-record request goes to its handler.
+
+    With `screening_follows` (the message also told us about the person), the
+    engine starts the screening right after the rule, so no button offers it.
+    """
     answer = rule_answer(ctx, in_flow=False)
     if answer is None:
         return await _own_record_unbound(ctx)
@@ -216,7 +222,7 @@ async def free_question(ctx: Context) -> bool:
             say_answer(ctx, answer, offers=False)  # the general rule first, then the offer to bind
         await handler(ctx)
         return True
-    say_answer(ctx, answer)
+    say_answer(ctx, answer, offers=not screening_follows)
     handler = intent_handler(answer.personal) if answer.personal else None
     if handler is not None and ctx.user.trainee_id is not None:
         await handler(ctx)  # a bound user: the rule, then where their own case stands

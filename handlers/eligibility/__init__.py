@@ -12,9 +12,18 @@ Why it is shaped like this:
   again in this run; the result then says what is still to be found out.
 - Every word the flow says or recognises is in `config/messages/eligibility.yaml`.
 
+- Facts said in passing ("我今年62了，哪有退休金啊") are read from every
+  message by `nlu.facts` (the engine puts them on the Context); `person`
+  takes them into the answers, confirms them in one line and works the
+  retirement question out from an age (`bot.policy.retirement`). The newest
+  statement of a fact wins, so "说错了…" corrects it.
+- The verdict is short (one sentence, the decisive reason and its article);
+  "详细说说" gives the full reasoning, subsidies and papers.
+
 Modules: `store` (the saved answers), `answers` (reading free answers),
-`questions` (which question next), `result` (the result in Chinese), `flow`
-(the conversation itself, registered on import).
+`person` (facts, age and sex), `questions` (which question next), `result`
+(the result in Chinese), `asking` (wording helpers), `flow` (the
+conversation itself, registered on import).
 """
 
 from handlers.eligibility.flow import FLOW, EligibilityFlow, check_eligibility

@@ -191,3 +191,44 @@ def year_choices(ctx: Context) -> list[tuple[int, str]]:
     label: str = question_texts(ctx, "graduation_year")["year_label"]
     years = [ctx.today.year - back for back in range(min(window.graduation_year_offsets), span + 1)]
     return [(y, label.format(year=y)) for y in years]
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """One button of the group question: a group, or a second step of several."""
+
+    label: str
+    groups: tuple[str, ...]
+
+    @property
+    def opens_step(self) -> bool:
+        return len(self.groups) > 1
+
+
+def group_menu(ctx: Context) -> list[MenuEntry]:
+    """The group buttons (at most 8 with 都没有/不清楚), in configured order."""
+    cfg = question_texts(ctx, "groups")
+    labels = group_labels(ctx)
+    return [
+        MenuEntry(entry.get("label") or labels[entry["groups"][0]], tuple(entry["groups"]))
+        for entry in cfg["menu"]
+    ]
+
+
+def menu_entry(ctx: Context, text: str) -> MenuEntry | None:
+    """The second-step button the message names, if it is one."""
+    t = compact(text)
+    return next((e for e in group_menu(ctx) if e.opens_step and compact(e.label) == t), None)
+
+
+def read_sex(ctx: Context, text: str) -> str | None:
+    """男 / 女 as a whole answer to the sex question."""
+    cfg: dict[str, Any] = ctx.services.texts.raw("eligibility.sex_question")
+    t = _particle_free(ctx, text)
+    for choice in cfg["choices"]:
+        if compact(choice["label"]) == t:
+            return str(choice["value"])
+    for value, words in cfg["words"].items():
+        if t in {compact(w) for w in words}:
+            return str(value)
+    return None

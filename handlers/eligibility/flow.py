@@ -7,6 +7,7 @@ from datetime import date
 from bot.policy import get_policy
 from bot.policy.eligibility import assess
 from bot.policy.profile import Profile, ProfileError
+from bot.policy.retirement import get_retirement_rules
 from bot.policy.schema.questions import PROFILE_FIELDS
 from handlers.base import Context, Flow, intent_handler, on_intent, register_flow
 from handlers.eligibility.answers import (
@@ -14,16 +15,28 @@ from handlers.eligibility.answers import (
     Miss,
     command,
     group_labels,
+    group_menu,
+    menu_entry,
     question_texts,
     read_groups,
+    read_sex,
     read_value,
-    year_choices,
 )
-from handlers.eligibility.questions import class_end, next_question
+from handlers.eligibility.asking import Asking
+from handlers.eligibility.person import (
+    RETIRED,
+    Taken,
+    derive_retirement,
+    note,
+    retirement_needs,
+    sex_from_record,
+    take,
+)
+from handlers.eligibility.questions import class_end, groups_matter, next_question
 from handlers.eligibility.result import ResultView, fmt_date
 from handlers.eligibility.store import Store
 from handlers.menu import menu_labels
-from nlu.answers import parse_group, yes_no
+from nlu.answers import yes_no
 from nlu.text import compact
 
 FLOW = "eligibility"
@@ -31,13 +44,22 @@ STEP_RESUME = "resume"
 STEP_REUSE = "reuse"
 STEP_DONE = "done"
 STEP_GROUPS_MORE = "groups_more"
+STEP_GROUPS_SUB = "groups_sub"  # the second step of a grouped button
+STEP_SEX = "sex"  # asked only when an age is known and sex settles the retirement question
+GROUP_STEPS = (STEP_GROUPS_MORE, STEP_GROUPS_SUB)
 
 
-class EligibilityFlow(Flow):
+class EligibilityFlow(Asking, Flow):
     name = FLOW
 
     async def start(self, ctx: Context) -> None:
         store = Store(ctx)
+        if ctx.facts:  # an opening that already says something: take it and go on from there
+            if store.status != "in_progress":
+                store.clear()
+            taken = take(ctx, store, ctx.facts, await self._as_of(ctx))
+            await self._ask_next(ctx, store, lead=ctx.t("eligibility.intro"), taken=taken)
+            return
         if store.status == "in_progress" and (store.answers or store.skipped or store.pending):
             ctx.goto(STEP_RESUME)
             ctx.say_key("eligibility.resume_offer", self._texts(ctx, "resume_choices"))
@@ -62,7 +84,7 @@ class EligibilityFlow(Flow):
             return await self._on_offer(ctx, store, cmd)
         if step == STEP_DONE:
             return await self._on_done(ctx, store, cmd)
-        field = "groups" if step == STEP_GROUPS_MORE else step
+        field = "groups" if step in GROUP_STEPS else RETIRED if step == STEP_SEX else step
         if field not in PROFILE_FIELDS:  # a step of an older version: carry on from the answers
             await self._ask_next(ctx, store)
             return True
@@ -70,16 +92,29 @@ class EligibilityFlow(Flow):
             await self._restart(ctx, store, ctx.t("eligibility.restarted"))
         elif cmd == "back":
             await self._back(ctx, store)
-        elif cmd == "why":
-            q = get_policy().question(field)
-            why = ctx.t("eligibility.why", why=q.why, article=q.citation, law_title=self._law(ctx))
-            self._ask(ctx, store, field, lead=why)
-        elif cmd == "continue":
-            self._ask(ctx, store, field, lead=ctx.t("eligibility.continue_ack"))
-        elif field == "groups":
-            return await self._on_groups(ctx, store)
+        elif cmd in ("why", "continue"):
+            if cmd == "why":
+                q = get_policy().question(field)
+                lead = ctx.t("eligibility.why", why=q.why, article=q.citation, law_title=self._law(ctx))
+            else:
+                lead = ctx.t("eligibility.continue_ack")
+            if step == STEP_SEX:
+                self._ask_sex(ctx, lead)
+            else:
+                self._ask(ctx, store, field, lead=lead)
         else:
-            return await self._on_value(ctx, store, field)
+            taken = Taken()
+            offered = ctx.text in (ctx.state.last_choices or [])  # a button means itself
+            if ctx.facts and not offered:
+                taken = take(ctx, store, ctx.facts, await self._as_of(ctx))
+            if ctx.facts.asks and not taken and not offered:
+                # "两后生是啥意思": a question, not an answer; the engine answers it or re-asks.
+                return self._aside(ctx, store)
+            if step == STEP_SEX:
+                return await self._on_sex(ctx, store, taken)
+            if field == "groups":
+                return await self._on_groups(ctx, store, taken)
+            return await self._on_value(ctx, store, field, taken)
         return True
 
     async def reask(self, ctx: Context) -> None:
@@ -91,40 +126,71 @@ class EligibilityFlow(Flow):
         elif step == STEP_REUSE:
             ctx.say(ctx.t("eligibility.offer_reask"), self._texts(ctx, "reuse_choices"))
         else:
-            field = "groups" if step == STEP_GROUPS_MORE else (step or "")
-            if field not in PROFILE_FIELDS:
-                await self._ask_next(ctx, store)
-                return
+            field = "groups" if step in GROUP_STEPS else (step or "")
             lead = ctx.t("eligibility.reask")
             if misses >= int(ctx.services.texts.raw("eligibility.reask_hint_after")):
                 lead += ctx.t("eligibility.reask_hint")
-            self._ask(ctx, store, field, lead=lead)
+            if step == STEP_SEX:
+                self._ask_sex(ctx, lead)
+            elif field not in PROFILE_FIELDS:
+                await self._ask_next(ctx, store)
+                return
+            else:
+                self._ask(ctx, store, field, lead=lead)
         ctx.set_data(misses=misses)
 
     # -- answers ------------------------------------------------------------
 
-    async def _on_value(self, ctx: Context, store: Store, field: str) -> bool:
+    async def _on_value(self, ctx: Context, store: Store, field: str, taken: Taken) -> bool:
         value = read_value(ctx, field, ctx.text)
-        if value is Miss.EARLIER:
+        if field in taken.fields:
+            pass  # the facts reader answered it; it reads negations ("哪有退休金啊") right
+        elif value is Miss.EARLIER:
+            store.save("in_progress")
             ctx.goto(field)
             ctx.say_key("eligibility.questions.graduation_year.exact", self._plain_choices(ctx, field))
             return True
-        if value is not Miss.NOT_UNDERSTOOD and value is not None:
-            try:
-                Profile.from_mapping({field: value})
-            except ProfileError:
-                value = Miss.NOT_UNDERSTOOD
-        if value is Miss.NOT_UNDERSTOOD:
-            return self._aside(ctx, store, field)
-        store.answer(field, value)
-        self._note_groups(store, ctx.text)  # "我退伍了，现在没工作" also says a group
-        await self._ask_next(ctx, store)
+        else:
+            if value is not Miss.NOT_UNDERSTOOD and value is not None:
+                try:
+                    Profile.from_mapping({field: value})
+                except ProfileError:
+                    value = Miss.NOT_UNDERSTOOD
+            if value is not Miss.NOT_UNDERSTOOD:
+                store.answer(field, value)
+            elif not taken:
+                return self._aside(ctx, store)
+        await self._ask_next(ctx, store, taken=taken)
         return True
 
-    async def _on_groups(self, ctx: Context, store: Store) -> bool:
+    async def _on_sex(self, ctx: Context, store: Store, taken: Taken) -> bool:
+        sex = store.person.get("sex") if "sex" in taken.person else read_sex(ctx, ctx.text)
+        if sex is None and yes_no(ctx.text) is None:  # 不清楚: leave it to the question itself
+            store.sex_asked = True
+        elif sex is None:
+            if not taken:
+                return self._aside(ctx, store)
+        else:
+            store.person["sex"] = sex
+            store.sex_asked = True
+        await self._ask_next(ctx, store, taken=taken)
+        return True
+
+    async def _on_groups(self, ctx: Context, store: Store, taken: Taken) -> bool:
+        entry = menu_entry(ctx, ctx.text)
+        if entry is not None:
+            self._ask_sub(ctx, store, entry.groups)
+            return True
+        back = compact(self._groups_cfg(ctx)["back_label"])
+        if ctx.state.step == STEP_GROUPS_SUB and compact(ctx.text) == back:
+            self._ask(ctx, store, "groups")
+            return True
         answer = read_groups(ctx, ctx.text)
         if not isinstance(answer, GroupAnswer):
-            return self._aside(ctx, store, "groups")
+            if not taken:
+                return self._aside(ctx, store)
+            await self._ask_next(ctx, store, taken=taken)
+            return True
         store.pending.extend(g for g in answer.add if g not in store.pending)
         if answer.finished or answer.unsure:
             if store.pending or not answer.unsure:
@@ -132,18 +198,16 @@ class EligibilityFlow(Flow):
             else:
                 store.answer("groups", None)
             store.pending = []
-            await self._ask_next(ctx, store)
+        taken.groups = [g for g in taken.groups if g not in answer.add]
+        if store.pending and groups_matter(store.answers, store.pending, await self._as_of(ctx)):
+            store.save("in_progress")  # "还有其他情况吗？" while another group could still matter
+            self._ask(ctx, store, "groups", lead=note(ctx, store, taken, with_groups=False) or None)
             return True
-        store.save("in_progress")
-        self._ask(ctx, store, "groups")
+        await self._ask_next(ctx, store, taken=taken)
         return True
 
-    def _aside(self, ctx: Context, store: Store, field: str) -> bool:
-        """Not an answer to this question: maybe a group said in passing, or a fresh start."""
-        if field != "groups" and self._note_groups(store, ctx.text):
-            store.save("in_progress")
-            self._ask(ctx, store, field, lead=self._noted(ctx, store.pending))
-            return True
+    def _aside(self, ctx: Context, store: Store) -> bool:
+        """Not an answer to this question: maybe a fresh start, else the engine decides."""
         parse = ctx.parse
         if parse.intent == "check_eligibility" and parse.confidence >= ctx.services.settings.intent_threshold:
             store.save("in_progress")
@@ -151,15 +215,6 @@ class EligibilityFlow(Flow):
             ctx.say_key("eligibility.resume_offer", self._texts(ctx, "resume_choices"))
             return True
         return False
-
-    @staticmethod
-    def _note_groups(store: Store, text: str) -> bool:
-        """Keep groups mentioned in passing for the group question (which still asks "还有吗")."""
-        if "groups" in store.answers or "groups" in store.skipped:
-            return False
-        new = [g for g in parse_group(text) if g not in store.pending]
-        store.pending.extend(new)
-        return bool(new)
 
     # -- navigation ---------------------------------------------------------
 
@@ -174,9 +229,23 @@ class EligibilityFlow(Flow):
             lead = ctx.t("eligibility.continue_ack") if ctx.state.step == STEP_RESUME else None
             await self._ask_next(ctx, store, lead=lead)
             return True
+        if ctx.facts:  # "我今年62了" instead of a button: carry on from the saved answers with it
+            taken = take(ctx, store, ctx.facts, await self._as_of(ctx))
+            if taken:
+                await self._ask_next(ctx, store, taken=taken)
+                return True
         return False
 
     async def _on_done(self, ctx: Context, store: Store, cmd: str | None) -> bool:
+        details = compact(str(ctx.services.texts.raw("eligibility.result.details_label")))
+        if cmd in ("why", "details") or compact(ctx.text) == details:
+            await self._result(ctx, store, full=True)
+            return True
+        if ctx.facts:  # "说错了，我是城里户口": correct it and look again
+            taken = take(ctx, store, ctx.facts, await self._as_of(ctx))
+            if taken:
+                await self._ask_next(ctx, store, taken=taken)
+                return True
         if cmd == "restart":
             await self._restart(ctx, store, ctx.t("eligibility.restarted"))
             return True
@@ -197,7 +266,7 @@ class EligibilityFlow(Flow):
         await self._ask_next(ctx, store, lead=lead)
 
     async def _back(self, ctx: Context, store: Store) -> None:
-        if ctx.state.step == STEP_GROUPS_MORE:
+        if ctx.state.step in GROUP_STEPS:
             store.pending = []
             store.save("in_progress")
             self._ask(ctx, store, "groups", lead=ctx.t("eligibility.back_ack"))
@@ -216,43 +285,77 @@ class EligibilityFlow(Flow):
         store.save("in_progress")
         self._ask(ctx, store, last, lead=ctx.t("eligibility.back_ack"))
 
-    async def _ask_next(self, ctx: Context, store: Store, lead: str | None = None) -> None:
+    async def _as_of(self, ctx: Context) -> date:
+        return await class_end(ctx) or ctx.today
+
+    async def _ask_next(
+        self, ctx: Context, store: Store, lead: str | None = None, taken: Taken | None = None
+    ) -> None:
         """Ask the first question that can still change the result, or give the result."""
         end = await class_end(ctx)
         as_of = end or ctx.today
+        taken = taken or Taken()
+        if derive_retirement(store, as_of):
+            taken.fields.append(RETIRED)
+        need: str | None = None
         while True:
             try:
                 result = assess(store.answers, as_of)
-                break
             except ProfileError as exc:  # a stored answer the current policy no longer accepts
                 store.forget(exc.field)
-        field = next_question(result, store.answers, store.skipped, as_of)
+                continue
+            field = next_question(result, store.answers, store.skipped, as_of)
+            if field == "groups" and store.pending and not groups_matter(store.answers, store.pending, as_of):
+                store.answer("groups", sorted(store.pending))  # nothing else would change the result
+                store.pending = []
+                continue
+            need = retirement_needs(store, as_of) if field == RETIRED else None
+            if need == "sex" and await sex_from_record(ctx, store):
+                if derive_retirement(store, as_of):
+                    taken.fields.append(RETIRED)
+                continue
+            break
+        said = ""
+        if taken.person or taken.groups or set(taken.fields) - {ctx.state.step}:
+            # Confirm what was taken, unless it is just the answer to the question asked.
+            said = note(ctx, store, taken, with_groups=not (field == "groups" and store.pending))
+        lead = "\n".join(x for x in (lead, said) if x) or None
         if field is None:
             store.pending = []
-            store.save(
-                "done",
-                eligible=result.eligible,
-                categories=list(result.categories),
-                as_of=as_of.isoformat(),
-            )
+            categories = list(result.categories)
+            store.save("done", eligible=result.eligible, categories=categories, as_of=as_of.isoformat())
             if lead:
                 ctx.say(lead)
             unknown = [f for f in result.missing if f in store.skipped]
-            ResultView(ctx, result, as_of, unknown, from_class=end is not None).say()
+            ResultView(ctx, result, as_of, unknown, from_class=end is not None).say_short()
             ctx.goto(STEP_DONE)
             return
         store.save("in_progress")
+        if need == "sex":
+            self._ask_sex(ctx, lead)
+            return
+        if need == "ask":
+            band = ctx.t("eligibility.retirement_band", citation=get_retirement_rules().citation)
+            lead = "\n".join(x for x in (lead, band) if x)
         self._ask(ctx, store, field, lead=lead)
 
-    # -- saying things ---------------------------------------------------------
+    async def _result(self, ctx: Context, store: Store, *, full: bool) -> None:
+        """The result again (the full reasoning on 详细说说), from the saved answers."""
+        end = await class_end(ctx)
+        as_of = end or ctx.today
+        result = assess(store.answers, as_of)
+        unknown = [f for f in result.missing if f in store.skipped]
+        view = ResultView(ctx, result, as_of, unknown, from_class=end is not None)
+        view.say() if full else view.say_short()
+
+    # -- asking (the steps the flow goes to) ------------------------------------
 
     def _ask(self, ctx: Context, store: Store, field: str, lead: str | None = None) -> None:
         cfg = question_texts(ctx, field)
         if field == "groups" and store.pending:
             ctx.goto(STEP_GROUPS_MORE)
-            labels = group_labels(ctx)
             text = self._noted(ctx, store.pending) + cfg["more"]
-            choices = [label for gid, label in labels.items() if gid not in store.pending]
+            choices = [e.label for e in group_menu(ctx) if not set(e.groups) <= set(store.pending)]
             choices.append(cfg["done_label"])
         else:
             ctx.goto(field)
@@ -261,31 +364,19 @@ class EligibilityFlow(Flow):
         ctx.set_data(misses=0)
         ctx.say(f"{lead}\n{text}" if lead else text, choices)
 
-    def _choices(self, ctx: Context, field: str) -> list[str]:
-        cfg = question_texts(ctx, field)
-        if field == "groups":
-            return [*group_labels(ctx).values(), cfg["none_label"], cfg["unsure_label"]]
-        if field == "graduation_year":
-            years = [label for _, label in year_choices(ctx)]
-            return [*years, cfg["earlier_label"], *self._plain_choices(ctx, field)]
-        return self._plain_choices(ctx, field)
+    def _ask_sub(self, ctx: Context, store: Store, groups: tuple[str, ...]) -> None:
+        cfg = self._groups_cfg(ctx)
+        labels = group_labels(ctx)
+        choices = [labels[g] for g in groups if g not in store.pending]
+        ctx.goto(STEP_GROUPS_SUB)
+        ctx.say(cfg["sub_ask"], [*choices, cfg["back_label"]])
 
     @staticmethod
-    def _plain_choices(ctx: Context, field: str) -> list[str]:
-        return [c["label"] for c in question_texts(ctx, field).get("choices", [])]
-
-    @staticmethod
-    def _noted(ctx: Context, groups: list[str]) -> str:
-        labels = get_policy().group_by_id
-        return ctx.t("eligibility.noted_groups", groups="、".join(labels[g].name for g in groups))
-
-    @staticmethod
-    def _texts(ctx: Context, key: str) -> list[str]:
-        return list(ctx.services.texts.raw(f"eligibility.{key}"))
-
-    @staticmethod
-    def _law(ctx: Context) -> str:
-        return str(ctx.services.texts.raw("eligibility.law_title"))
+    def _ask_sex(ctx: Context, lead: str | None) -> None:
+        cfg = ctx.services.texts.raw("eligibility.sex_question")
+        ctx.goto(STEP_SEX)
+        ctx.set_data(misses=0)
+        ctx.say(f"{lead}\n{cfg['ask']}" if lead else cfg["ask"], [c["label"] for c in cfg["choices"]])
 
     def _reuse_offer(self, ctx: Context, store: Store) -> str:
         on = store.meta.get("updated_on")

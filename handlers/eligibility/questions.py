@@ -77,3 +77,22 @@ async def class_end(ctx: Context) -> date | None:
     )
     end: date | None = (await ctx.db.execute(query)).scalar_one_or_none()
     return end
+
+
+def groups_matter(answers: dict[str, Any], pending: list[str], as_of: date) -> bool:
+    """Whether one more group than those already named could change what the person is told.
+
+    If not, "还有其他情况吗" is a question that cannot matter and is not asked.
+    """
+
+    def noticed(result: Assessment) -> tuple[Any, ...]:
+        # The decision and each subsidy: another category name alone changes nothing for them.
+        return result.eligible, tuple((k, s.eligible) for k, s in result.subsidies.items())
+
+    outcome = noticed(assess({**answers, "groups": sorted(pending)}, as_of))
+    for gid in get_policy().group_ids:
+        if gid in pending:
+            continue
+        if noticed(assess({**answers, "groups": sorted([*pending, gid])}, as_of)) != outcome:
+            return True
+    return False

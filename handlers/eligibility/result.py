@@ -55,6 +55,37 @@ class ResultView:
         key = "choices_eligible" if r.eligible is not False else "choices_other"
         self.ctx.say("\n".join(notes), list(self.ctx.services.texts.raw(f"eligibility.result.{key}")))
 
+    def say_short(self) -> None:
+        """The verdict in a phone's screenful: one sentence, the decisive reason and its article."""
+        r = self.result
+        lines = [self.t(f"header.{_key(r.eligible)}")]
+        reason = self._decisive()
+        if reason is not None:
+            lines.append(self.t("short_reason", text=reason.text.rstrip("。"), article=reason.article) + "。")
+        if r.eligible is True:
+            names = self.pol.subsidies.subsidies
+            yes = [names[s].name for s, sub in r.subsidies.items() if sub.eligible is True]  # type: ignore[index]
+            maybe = [names[s].name for s, sub in r.subsidies.items() if sub.eligible is None]  # type: ignore[index]
+            joiner = self.t("names_joiner")
+            if yes:
+                lines.append(self.t("short_subsidies", names=joiner.join(yes)))
+            if maybe:
+                lines.append(self.t("short_pending", names=joiner.join(maybe)))
+        if self.unknown:
+            labels = [self.pol.question(f).label for f in self.unknown]
+            lines.append(self.t("short_unknown", fields=self.t("field_joiner").join(labels)))
+        lines.append(self.t("short_more"))
+        key = "choices_short_eligible" if r.eligible is not False else "choices_short_other"
+        self.ctx.say("\n".join(lines), list(self.ctx.services.texts.raw(f"eligibility.result.{key}")))
+
+    def _decisive(self) -> Any:
+        order: list[str] = self.ctx.services.texts.raw("eligibility.result.decisive")
+        by_id = {r.id: r for r in self.result.reasons}
+        for rid in order:
+            if rid in by_id:
+                return by_id[rid]
+        return None
+
     def decision(self) -> str:
         r, pol = self.result, self.pol
         law = self.ctx.services.texts.raw("eligibility.law_title")

@@ -115,3 +115,12 @@ async def add_class(
     db.add(klass)
     await db.flush()
     return klass
+
+
+async def details(chat: ChatDriver) -> str:
+    """The short verdict fits a phone; "详细说说" gives the full cited reasoning, which is returned."""
+    assert RESULT["short_more"] in chat.text
+    assert len(chat.text) <= 200, chat.text
+    assert RESULT["details_label"] in chat.choices
+    await chat.say(RESULT["details_label"])
+    return chat.text

@@ -20,7 +20,7 @@ from bot.settings import Settings
 from models import ChatUser, Enrollment, Trainee
 from tests.conftest import ChatDriver
 
-from .helpers import MESSAGES, add_class, answers_of, assert_result_matches, chat_user, state_of
+from .helpers import MESSAGES, add_class, answers_of, assert_result_matches, chat_user, details, state_of
 
 TODAY = date(2026, 11, 23)  # the clock fixture's day
 Q = MESSAGES["questions"]
@@ -49,7 +49,7 @@ async def test_free_text_alone_reaches_a_cited_result(chat: ChatDriver, services
     await chat.say("不清楚")
     profile = {"employment": "unemployed", "groups": ["veteran"], "reached_retirement_age": False}
     assert await answers_of(services, chat) == profile
-    assert_result_matches(chat.text, profile, TODAY)
+    assert_result_matches(await details(chat), profile, TODAY)
     # 不清楚 is not "no": the evaluation subsidy waits for that answer and says so.
     assert "今年是否首次通过技能评价" in chat.text
     assert "须是今年初次通过技能评价" in chat.text
@@ -65,7 +65,7 @@ async def test_buttons_alone_reach_a_cited_result(chat: ChatDriver, services: Se
     await chat.say("还没到")
     profile = {"employment": "employed", "groups": [], "reached_retirement_age": False}
     assert await answers_of(services, chat) == profile
-    assert_result_matches(chat.text, profile, TODAY)
+    assert_result_matches(await details(chat), profile, TODAY)
     assert "企业在岗职工" in chat.text and "劳动合同复印件或社保证明" in chat.text
     assert "找培训班" in chat.choices
 
@@ -85,7 +85,7 @@ async def test_typed_choice_numbers_alone_reach_a_cited_result(chat: ChatDriver,
         "first_evaluation_this_year": True,
     }
     assert await answers_of(services, chat) == profile
-    assert_result_matches(chat.text, profile, TODAY)
+    assert_result_matches(await details(chat), profile, TODAY)
     # 脱贫劳动力 get all three subsidies of 第十五条.
     for line in ("培训补贴（第十五条（一））：可以申请", "评价补贴（第十五条（二））：可以申请"):
         assert line in chat.text
@@ -96,11 +96,25 @@ async def test_several_groups_by_number_in_one_message(chat: ChatDriver, service
     await chat.say("我能参加补贴培训吗")
     await chat.say("没有工作")
     first = chat.choices.index("退役军人") + 1
-    second = chat.choices.index("残疾人") + 1
+    second = chat.choices.index("农村转移就业劳动者（农民工）") + 1
     await chat.say(f"{first}、{second}")
-    assert "退役军人" in chat.text and "残疾人" in chat.text
+    assert "退役军人" in chat.text and "农村转移就业劳动者" in chat.text
     await chat.say("没有了")
-    assert (await answers_of(services, chat))["groups"] == ["disabled", "veteran"]
+    assert (await answers_of(services, chat))["groups"] == ["rural_migrant", "veteran"]
+
+
+async def test_sixteen_categories_come_in_two_steps(chat: ChatDriver, services: Services) -> None:
+    """At most 8 buttons in one message: the rarer groups sit behind a second step."""
+    await chat.say("我能参加补贴培训吗")
+    await chat.say("没有工作")
+    assert asks(chat, "groups") and len(chat.choices) <= 8
+    await press_number(chat, "失业、残疾、困难家庭…")
+    assert Q["groups"]["sub_ask"] in chat.text and "残疾人" in chat.choices
+    assert len(chat.choices) <= 8 and Q["groups"]["back_label"] in chat.choices
+    await press_number(chat, "残疾人")
+    assert "残疾人" in chat.text and Q["groups"]["more"] in chat.text and len(chat.choices) <= 8
+    await chat.say("没有了")
+    assert (await answers_of(services, chat))["groups"] == ["disabled"]
 
 
 async def test_college_graduate_by_free_text(chat: ChatDriver, services: Services) -> None:
@@ -125,7 +139,7 @@ async def test_college_graduate_by_free_text(chat: ChatDriver, services: Service
         "first_evaluation_this_year": True,
     }
     assert await answers_of(services, chat) == profile
-    assert_result_matches(chat.text, profile, TODAY)
+    assert_result_matches(await details(chat), profile, TODAY)
     assert "离校还在两年内" in chat.text
 
 
@@ -141,7 +155,7 @@ async def test_an_earlier_graduation_asks_for_the_year_and_can_rule_out(
     await chat.say("2015年")
     profile = {"employment": "unemployed", "groups": ["college_graduate"], "graduation_year": 2015}
     assert await answers_of(services, chat) == profile
-    assert_result_matches(chat.text, profile, TODAY)
+    assert_result_matches(await details(chat), profile, TODAY)
     assert MESSAGES["result"]["header"]["false"] in chat.text
     assert "转人工" in chat.choices
 
@@ -166,7 +180,7 @@ async def test_retirement_clause_needs_the_employability_assessment(
         "ability_assessed": False,
     }
     assert await answers_of(services, chat) == profile
-    assert_result_matches(chat.text, profile, TODAY)
+    assert_result_matches(await details(chat), profile, TODAY)
     assert "就业能力评估" in chat.text and "第十二条" in chat.text
 
 
@@ -177,7 +191,7 @@ async def test_unsure_answers_give_an_honest_undecided_result(chat: ChatDriver, 
     await chat.say("不清楚")
     # Nothing else can settle it while work and groups are unknown: no graduation year
     # or pension questions for someone who may be neither a graduate nor retired.
-    assert_result_matches(chat.text, {}, TODAY)
+    assert_result_matches(await details(chat), {}, TODAY)
     assert "还需要弄清楚：就业状态、人员类别" in chat.text
     assert await answers_of(services, chat) == {}
 
@@ -192,7 +206,7 @@ async def test_a_skipped_group_question_still_asks_what_matters(chat: ChatDriver
     await chat.say("是第一次")
     profile = {"employment": "employed", "reached_retirement_age": False, "first_evaluation_this_year": True}
     assert await answers_of(services, chat) == profile
-    assert_result_matches(chat.text, profile, TODAY)
+    assert_result_matches(await details(chat), profile, TODAY)
     assert "还需要弄清楚：人员类别" in chat.text
 
 
@@ -265,7 +279,7 @@ async def test_resumes_after_a_restart_of_the_service(
     assert asks(second, "reached_retirement_age")
     await second.say("没到")
     profile = {"employment": "employed", "groups": [], "reached_retirement_age": False}
-    assert_result_matches(second.text, profile, TODAY)
+    assert_result_matches(await details(second), profile, TODAY)
 
 
 async def test_saved_answers_are_offered_again(chat: ChatDriver, services: Services) -> None:
@@ -277,7 +291,7 @@ async def test_saved_answers_are_offered_again(chat: ChatDriver, services: Servi
     assert "2026年11月23日" in chat.text and chat.choices == ["用上次的回答", "重新开始"]
     await chat.say("用上次的回答")
     profile = {"employment": "employed", "groups": [], "reached_retirement_age": False}
-    assert_result_matches(chat.text, profile, TODAY)
+    assert_result_matches(await details(chat), profile, TODAY)
     await chat.say("我能参加补贴培训吗")
     await chat.say("重新开始")
     assert asks(chat, "employment") and await answers_of(services, chat) == {}
@@ -344,7 +358,7 @@ async def test_identity_is_judged_at_the_end_of_the_trainees_class(
         "first_evaluation_this_year": True,
     }
     assert await answers_of(services, chat) == profile
-    assert_result_matches(chat.text, profile, end)
+    assert_result_matches(await details(chat), profile, end)
     assert "您所在的培训班2027年1月8日结束" in chat.text
 
 
@@ -360,5 +374,5 @@ async def test_back_after_the_result_reopens_the_last_question(chat: ChatDriver,
     profile = {"employment": "employed", "groups": [], "reached_retirement_age": True}
     assert await answers_of(services, chat) == profile
     # Past retirement age the enterprise-employee route ends (第十二条), and no key group applies.
-    assert_result_matches(chat.text, profile, TODAY)
+    assert_result_matches(await details(chat), profile, TODAY)
     assert MESSAGES["result"]["header"]["false"] in chat.text
