@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import handlers
+from bot.identity import mask_personal, normalize_inbound
 from bot.services import Services
 from handlers.base import Context, Reply, get_flow, has_flow, intent_handler
 from models import ChatUser, ConversationState, Message
@@ -92,6 +93,7 @@ class Engine:
     ) -> TurnResult:
         """Run one turn; a redelivered `platform_msg_id` gets the first answer back, unchanged."""
         started = time.perf_counter()
+        text = normalize_inbound(text or "")  # the turn reads it; only its masked form is kept
         async with self._turn_lock(channel, external_id), self.services.db.session() as db:
             user = await self.get_user(db, channel, external_id, lock=True)
             if display_name and not user.display_name:
@@ -150,7 +152,7 @@ class Engine:
         inbound = Message(
             chat_user_id=user.id,
             direction="in",
-            text=text[:max_chars],
+            text=mask_personal(text)[:max_chars],
             platform_msg_id=platform_msg_id,
             created_at=now,
         )
