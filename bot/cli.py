@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
+from bot import log_privacy
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
@@ -129,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"配置错误 / bad settings:\n{exc}", file=sys.stderr)
         return 2
+    log_privacy.install()  # before the first line: no ID or phone number in any log line
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
