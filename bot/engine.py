@@ -200,7 +200,7 @@ class Engine:
         """ "2" answers the second choice offered last turn (WeChat shows choices as a numbered list)."""
         digits = TRAILING_PUNCT.sub("", text.translate(FULLWIDTH_DIGITS))
         choices = state.last_choices or []
-        if digits.isdigit() and choices and 1 <= int(digits) <= len(choices):
+        if digits.isdigit() and len(digits) <= 3 and choices and 1 <= int(digits) <= len(choices):
             return choices[int(digits) - 1]
         return text
 

@@ -103,8 +103,23 @@ async def receive(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_xml", "请求体不是微信消息格式") from exc
     if message is None or not getattr(message, "source", None):
         raise ApiError(400, "invalid_xml", "请求体不是微信消息格式")
+    check_fields(message)
     answer = await channel.handle(message)
     return channel.respond(answer, message, query.get("nonce", ""), query.get("timestamp", ""))
+
+
+MAX_OPENID = 128  # WeChat openids are 28 characters; the column holds 128
+MAX_MSG_ID_DIGITS = 20  # a 64-bit MsgId
+
+
+def check_fields(message: Any) -> None:
+    """Refuse a delivery WeChat would never send (a 5,000-digit MsgId, a 500-character openid)."""
+    openid = str(message.source)
+    if len(openid) > MAX_OPENID or not openid.isprintable():
+        raise ApiError(400, "invalid_xml", "FromUserName 不是合法的 openid")
+    raw_id = message._data.get("MsgId")
+    if raw_id is not None and not (str(raw_id).isdigit() and len(str(raw_id)) <= MAX_MSG_ID_DIGITS):
+        raise ApiError(400, "invalid_xml", "MsgId 不是合法的消息编号")
 
 
 async def _read_body(request: web.Request, max_bytes: int) -> bytes:

@@ -34,6 +34,8 @@ async def test_database_errors_hide_statement_parameters(world: World, services:
     zhang = world.trainees["zhang"]
     with pytest.raises(DBAPIError) as caught:
         async with services.db.session() as db:
-            db.add(Message(chat_user_id=987654321, direction="in", text=f"绑定 {zhang.id_card} {zhang.phone}"))
+            db.add(
+                Message(chat_user_id=987654321, direction="in", text=f"绑定 {zhang.id_card} {zhang.phone}")
+            )
     assert zhang.id_card not in str(caught.value) and zhang.phone not in str(caught.value)
     assert "hidden" in str(caught.value)
