@@ -41,6 +41,7 @@ ROUTE_MODULES = (
     "bot.api.admin_publicity",
     "bot.api.admin_rectifications",
     "bot.api.admin_binding",
+    "bot.api.admin_trainee_chats",
     "bot.api.admin_classes",
     "bot.channels.wechat",
     "bot.channels.telegram",

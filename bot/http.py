@@ -110,6 +110,31 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(500, "internal_error", "服务器内部错误,请稍后再试")
 
 
+def _trusted(request: web.Request) -> bool:
+    proxies = {p.strip() for p in request.app["settings"].trusted_proxies.split(",") if p.strip()}
+    return bool(proxies) and request.remote in proxies
+
+
+def client_address(request: web.Request) -> str:
+    """Who is calling: the peer, or the client a configured trusted proxy names (X-Forwarded-For).
+
+    A forwarded header from anyone else is ignored, so a caller cannot pick a
+    fresh address for every guess.
+    """
+    if _trusted(request):
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded[:64]
+    return (request.remote or "unknown")[:64]
+
+
+def is_https(request: web.Request) -> bool:
+    """TLS to the client: directly, or at a configured trusted proxy (X-Forwarded-Proto)."""
+    if request.secure:
+        return True
+    return _trusted(request) and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+
+
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):

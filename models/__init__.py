@@ -7,6 +7,7 @@ from models.chat import ChatUser, ConversationState, Message
 from models.claims import Claim, ClaimEvent, Rectification
 from models.outbox import Broadcast, OutboxMessage
 from models.people import Institution, Trainee
+from models.security import BindThrottle, WeChatNonce
 from models.staff import AuditEntry, StaffAccount
 from models.training import AttendanceRecord, ClassSession, Enrollment, TrainingClass
 
@@ -16,6 +17,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BindCode",
+    "BindThrottle",
     "Broadcast",
     "ChatUser",
     "Claim",
@@ -32,5 +34,6 @@ __all__ = [
     "StaffAccount",
     "Trainee",
     "TrainingClass",
+    "WeChatNonce",
     "utcnow",
 ]
