@@ -34,5 +34,7 @@ class WeChatNonce(Base):
     __tablename__ = "wechat_nonces"
     __table_args__ = (Index("ix_wechat_nonces_seen", "seen_at"),)
 
-    nonce: Mapped[str] = mapped_column(String(96), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(96), primary_key=True)  # "<timestamp>:<nonce>"
+    # The body first seen with it: WeChat's own retry repeats it; a forged one does not.
+    body_sha256: Mapped[str] = mapped_column(String(64))
     seen_at: Mapped[datetime]

@@ -31,7 +31,7 @@ from wechatpy.exceptions import InvalidSignatureException, WeChatException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
-from bot.channels import inbox
+from bot.channels import inbox, replay
 from bot.channels.render import merge_for_wechat, wechat_text
 from bot.channels.safexml import parse_xml
 from bot.channels.wechat_menu import load_menu
@@ -53,6 +53,11 @@ def setup(app: web.Application) -> None:
         return
     channel = WeChatChannel(app)
     app[CHANNEL_KEY] = channel
+    if channel.crypto is None:
+        log.warning(
+            "wechat: plaintext mode - message bodies are not signed or encrypted; set WECHAT_AES_KEY "
+            "and choose safe mode (安全模式) in the Official Account console (see docs/security.md)"
+        )
     app.router.add_get("/wechat", verify_url)
     app.router.add_post("/wechat", receive)
 
@@ -80,6 +85,8 @@ async def receive(request: web.Request) -> web.Response:
     query = request.query
     channel.check_plain_signature(request)
     raw = await _read_body(request, channel.config.max_xml_bytes)
+    if channel.crypto is None:
+        await replay.check_once(channel.services, query.get("timestamp", ""), query.get("nonce", ""), raw)
     root = parse_xml(raw, channel.config.max_xml_bytes)
     if channel.crypto is not None:
         encrypted = root.findtext("Encrypt")
@@ -179,6 +186,7 @@ class WeChatChannel:
             )
         except InvalidSignatureException as exc:
             raise ApiError(403, "invalid_signature", "签名校验失败") from exc
+        replay.check_timestamp(query.get("timestamp", ""), self.settings.wechat_timestamp_window_seconds)
 
     def respond(self, answer: str | None, message: Any, nonce: str, timestamp: str) -> web.Response:
         if answer is None:
@@ -280,6 +288,12 @@ class WeChatChannel:
         answer = wechat_text(body, choices, self.services.texts)
         if not result.replies:
             await inbox.transition(self.services, row.id, "done", expect=("received", "answered"))
+            return None
+        if self.crypto is None and await replay.is_bound(self.services, result.chat_user_id):
+            # Plaintext mode: a passive reply travels unencrypted and answers whoever holds a
+            # signed URL; a bound user's answers (claims, attendance) go as customer-service
+            # messages to their own openid instead.
+            await inbox.enqueue_replies(self.services, row, result.replies, result.chat_user_id)
             return None
         if len(answer.encode()) > self.config.max_text_bytes:
             # Too long for one passive reply: the outbox sends it in parts.

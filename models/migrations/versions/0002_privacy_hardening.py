@@ -41,6 +41,7 @@ def upgrade() -> None:
     op.create_table(
         "wechat_nonces",
         sa.Column("nonce", sa.String(length=96), nullable=False),
+        sa.Column("body_sha256", sa.String(length=64), nullable=False),
         sa.Column("seen_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("nonce", name=op.f("pk_wechat_nonces")),
     )
