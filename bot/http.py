@@ -11,6 +11,7 @@ characters, lone surrogates, nesting deeper than any request of ours).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -88,10 +89,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(400, "invalid_json", "请求体不是合法的 JSON")
     except (RequestPayloadError, HttpProcessingError):
         return error_response(400, "invalid_body", "请求体无法读取(编码或压缩格式不对)")
-    except TimeoutError:
-        if request.content_length or request.body_exists:
-            return error_response(408, "request_timeout", "请求体发送太慢,已超时")
-        raise
     except sa_exc.DataError:
         # A value the database refuses (an id beyond its integer range, a byte it cannot store).
         log.info("database refused a value on %s %s", request.method, request.path)
@@ -187,7 +184,10 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > request.app["settings"].max_body_bytes:
         raise ApiError(413, "payload_too_large", "请求内容太大")
     try:
-        raw = await request.read()
+        async with asyncio.timeout(request.app["settings"].body_read_timeout_seconds):
+            raw = await request.read()
+    except TimeoutError as exc:
+        raise ApiError(408, "request_timeout", "请求体发送太慢,已超时") from exc
     except web.HTTPRequestEntityTooLarge as exc:
         raise ApiError(413, "payload_too_large", "请求内容太大") from exc
     except (RequestPayloadError, HttpProcessingError) as exc:

@@ -122,3 +122,13 @@ def has_personal_number(text: str) -> bool:
     """Whether `text` (normalised) still holds a run that `mask_personal` would mask."""
     text = normalize_inbound(text)
     return any(pattern.search(text) for pattern in _PATTERNS)
+
+
+# Bidirectional controls (RLO, LRO, isolates, marks): rendered raw they reorder what staff read
+# (a name that shows as another, a file name's extension turned round).
+_BIDI = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def strip_bidi(value: object) -> object:
+    """For templates: strings without bidirectional controls; anything else unchanged."""
+    return value.translate(_BIDI) if isinstance(value, str) else value

@@ -70,8 +70,8 @@ async def transcript(request: web.Request, staff: Staff) -> web.StreamResponse:
                 select(ChatUser.id).where(ChatUser.id == user.id, chat_user_scope(staff.principal))
             )
         ).first()
-        if in_scope is None:
-            raise ApiError(403, "forbidden", "这个用户不在您的管辖范围内")
+        if in_scope is None:  # the same answer as no such user: staff learn nothing of others' users
+            raise ApiError(404, "not_found", "没有这个用户")
         rows = (
             await db.execute(select(Message).where(Message.chat_user_id == user.id).order_by(Message.id))
         ).scalars()

@@ -136,12 +136,15 @@ async def _read_body(request: web.Request, max_bytes: int) -> bytes:
     size = 0
     try:
         # At most one byte more than allowed is read: enough to know it is too big.
-        while size <= max_bytes:
-            chunk = await request.content.read(max_bytes + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        async with asyncio.timeout(request.app["settings"].body_read_timeout_seconds):
+            while size <= max_bytes:
+                chunk = await request.content.read(max_bytes + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+    except TimeoutError as exc:
+        raise ApiError(408, "request_timeout", "请求体发送太慢,已超时") from exc
     except web.HTTPRequestEntityTooLarge as exc:
         raise ApiError(413, "payload_too_large", "请求内容太大") from exc
     return b"".join(chunks)

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.http import is_https
 from bot.staff.config import get_config
 
 SESSION_PURPOSE = b"console-session-v1"
@@ -80,7 +81,7 @@ def set_cookie(response: web.StreamResponse, request: web.Request, value: str) -
         path="/console",
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=is_https(request),  # also behind the TLS proxy named in TRUSTED_PROXIES
     )
 
 
