@@ -13,13 +13,13 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.console import broadcasts, claims, classes, handoffs, home, outbox, signin
+from bot.console import broadcasts, claims, classes, handoffs, home, outbox, signin, trainee_chats
 from bot.console.page import JINJA_KEY
 from bot.identity import strip_bidi
 
 HERE = Path(__file__).resolve().parent
 # One module per domain, each with its `routes`.
-PAGES = (signin, home, claims, classes, outbox, handoffs, broadcasts)
+PAGES = (signin, home, claims, classes, outbox, handoffs, broadcasts, trainee_chats)
 
 __all__ = ["setup"]
 

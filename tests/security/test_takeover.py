@@ -106,3 +106,29 @@ async def test_staff_see_and_unbind_the_chats(world: World) -> None:
     assert entry.actor == f"staff:{world.staff_ids['nanguan']}" and entry.detail["chat_user"] == chat_id
     status, body = await world.get("nanguan", f"/api/v1/admin/trainees/{zhang.id}/chats")
     assert body["chats"] == []
+
+
+async def test_console_shows_and_unbinds_the_chats(world: World) -> None:
+    from tests.staff.console_client import sign_in
+
+    zhang = world.trainees["zhang"]
+    chat_id = await world.bind_directly("zhang-phone", "zhang")
+    csrf = await sign_in(world.client, world.tokens["nanguan"])
+    page = await world.client.get(f"/console/trainees/{zhang.id}/chats")
+    html = await page.text()
+    assert page.status == 200 and "zha*****one" in html and "zhang-phone" not in html
+    resp = await world.client.post(
+        f"/console/trainees/{zhang.id}/chats/{chat_id}/unbind", data={"_csrf": csrf}, allow_redirects=False
+    )
+    assert resp.status == 303
+    assert (await world.chat_user("zhang-phone")).trainee_id is None
+    async with world.services.db.session() as db:
+        entry = (
+            await db.execute(select(AuditEntry).where(AuditEntry.action == "unbind_trainee"))
+        ).scalar_one()
+    assert entry.actor == f"staff:{world.staff_ids['nanguan']}"
+    # Another region's staff: the same "not found" as a trainee that does not exist.
+    await sign_in(world.client, world.tokens["yanbian"])
+    hidden = await world.client.get(f"/console/trainees/{zhang.id}/chats")
+    missing = await world.client.get("/console/trainees/999999/chats")
+    assert hidden.status == missing.status == 404
