@@ -94,7 +94,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.info("database refused a value on %s %s", request.method, request.path)
         return error_response(400, "invalid_value", "请求中的某个值超出了允许的范围")
     except (DatabaseUnavailable, sa_exc.OperationalError, sa_exc.InterfaceError, ConnectionError) as exc:
-        log.error("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+        detail = str(exc) if isinstance(exc, DatabaseUnavailable) else type(exc).__name__
+        log.error("database unavailable on %s %s: %s", request.method, request.path, detail)
         return error_response(503, *DB_UNAVAILABLE)
     except sa_exc.DBAPIError as exc:
         if exc.connection_invalidated:

@@ -89,8 +89,14 @@ class Database:
         The open connection would keep writing to the unlinked file and every
         check-in acknowledged from then on would be lost at the next restart.
         """
-        if self.sqlite_path is not None and not self.sqlite_path.exists():
+        if self.sqlite_path is None:
+            return
+        if not self.sqlite_path.exists():
             raise DatabaseUnavailable(f"the SQLite database file {self.sqlite_path} is missing")
+        if not os.access(self.sqlite_path, os.W_OK):
+            # Refused here, clearly, rather than met inside SQLite (WAL's shared memory
+            # on a read-only file has crashed the process with SIGBUS).
+            raise DatabaseUnavailable(f"the SQLite database file {self.sqlite_path} is read-only")
 
     async def ping(self) -> bool:
         try:
