@@ -11,6 +11,7 @@ import logging
 
 from aiohttp import web
 
+from bot import log_privacy
 from bot.clock import Clock, make_clock
 from bot.engine import Engine
 from bot.http import error_middleware, read_json
@@ -42,6 +43,7 @@ ROUTE_MODULES = (
     "bot.api.admin_publicity",
     "bot.api.admin_rectifications",
     "bot.api.admin_binding",
+    "bot.api.admin_trainee_chats",
     "bot.api.admin_classes",
     "bot.channels.wechat",
     "bot.channels.telegram",
@@ -78,6 +80,7 @@ def create_app(
     scheduler: bool | None = None,
 ) -> web.Application:
     """Build the application. Tests pass a frozen clock, a preloaded NLU, or no scheduler."""
+    log_privacy.install()  # issue 12: no ID or phone number in any log line
     app = web.Application(
         middlewares=[error_middleware],
         client_max_size=settings.max_body_bytes,

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.identity import mask_personal
 from models import AuditEntry, utcnow
 
 
@@ -17,7 +18,7 @@ async def audit(
     target_id: str | int | None = None,
     **detail: Any,
 ) -> None:
-    """Record a staff or system action; never pass an ID-card number in `detail`."""
+    """Record a staff or system action; ID and phone numbers in text details are masked here too."""
     db.add(
         AuditEntry(
             at=utcnow(),
@@ -25,6 +26,6 @@ async def audit(
             action=action,
             target_type=target_type,
             target_id=None if target_id is None else str(target_id),
-            detail=detail,
+            detail={k: mask_personal(v) if isinstance(v, str) else v for k, v in detail.items()},
         )
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
+from bot import log_privacy
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
@@ -146,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"配置错误 / bad settings:\n{exc}", file=sys.stderr)
         return 2
+    log_privacy.install()  # before the first line: no ID or phone number in any log line
     from bot.ops.logging import configure
 
     configure(settings.log_level, settings.log_format)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import handlers
 from bot import ops
 from bot.handover import turn as handover_turn
+from bot.identity import mask_personal, normalize_inbound
 from bot.services import Services
 from handlers import rules
 from handlers.base import Context, Reply, get_flow, has_flow, intent_handler
@@ -97,6 +98,7 @@ class Engine:
     ) -> TurnResult:
         """Run one turn; a redelivered `platform_msg_id` gets the first answer back, unchanged."""
         started = time.perf_counter()
+        text = normalize_inbound(text or "")  # the turn reads it; only its masked form is kept
         async with self._turn_lock(channel, external_id), self.services.db.session() as db:
             user = await self.get_user(db, channel, external_id, lock=True)
             if display_name and not user.display_name:
@@ -156,7 +158,7 @@ class Engine:
         inbound = Message(
             chat_user_id=user.id,
             direction="in",
-            text=text[:max_chars],
+            text=mask_personal(text)[:max_chars],
             platform_msg_id=platform_msg_id,
             created_at=now,
         )
@@ -213,7 +215,7 @@ class Engine:
         """ "2" answers the second choice offered last turn (WeChat shows choices as a numbered list)."""
         digits = TRAILING_PUNCT.sub("", text.translate(FULLWIDTH_DIGITS))
         choices = state.last_choices or []
-        if digits.isdigit() and choices and 1 <= int(digits) <= len(choices):
+        if digits.isdigit() and len(digits) <= 3 and choices and 1 <= int(digits) <= len(choices):
             return choices[int(digits) - 1]
         return text
 

@@ -6,6 +6,7 @@ naming the variable, instead of failing later inside a request.
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     secret_key: str = ""
 
     max_body_bytes: int = Field(65536, ge=1024)
+    # Issue 12 (privacy and hardening):
+    trusted_proxies: str = ""  # comma-separated addresses whose X-Forwarded-For/-Proto are believed
+    wechat_timestamp_window_seconds: int = Field(300, ge=30, le=3600)
+    body_read_timeout_seconds: float = Field(30.0, gt=0, le=600)
     max_text_chars: int = Field(2000, ge=10)
     slow_turn_ms: int = Field(1000, ge=1)
     seed_demo: bool = False
@@ -186,8 +191,9 @@ class Settings(BaseSettings):
         if not path.exists():
             self.bot_data_dir.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
-            tmp.touch(mode=0o600)  # the ID-card hashing key: readable by this user only
-            tmp.write_text(secrets.token_hex(32))
+            # Owner-only from the first byte (0600): whoever reads it can test ID numbers.
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+                out.write(secrets.token_hex(32))
             try:
                 tmp.rename(path) if not path.exists() else tmp.unlink()
             except OSError:

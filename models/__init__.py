@@ -8,6 +8,7 @@ from models.claims import Claim, ClaimEvent, Rectification
 from models.handover import Handover, HandoverReply
 from models.outbox import Broadcast, OutboxMessage
 from models.people import Institution, Trainee
+from models.security import BindThrottle, WeChatNonce
 from models.staff import AuditEntry, StaffAccount
 from models.training import AttendanceRecord, ClassSession, Enrollment, TrainingClass
 
@@ -17,6 +18,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BindCode",
+    "BindThrottle",
     "Broadcast",
     "ChatUser",
     "Claim",
@@ -35,5 +37,6 @@ __all__ = [
     "StaffAccount",
     "Trainee",
     "TrainingClass",
+    "WeChatNonce",
     "utcnow",
 ]

@@ -7,6 +7,7 @@ so that the console and the server can share the embedded file.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +20,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be used now (its SQLite file is gone); the API answers 503."""
 
 
 def alembic_config(url: str) -> Config:
@@ -41,11 +46,16 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
+        self.sqlite_path: Path | None = None
+        # Statement parameters hold user text: never in an error message or a log line.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             path = url.split(":///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if path and path != ":memory:" and not path.startswith("file:"):
+                self.sqlite_path = Path(path)
+                self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+                # Created owner-only (0600): it holds names, phones and conversations.
+                os.close(os.open(self.sqlite_path, os.O_CREAT | os.O_RDWR, 0o600))
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
@@ -56,6 +66,7 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction: committed on success, rolled back on error."""
+        self.check_present()
         async with self.sessionmaker() as session, session.begin():
             yield session
 
@@ -72,8 +83,24 @@ class Database:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
+    def check_present(self) -> None:
+        """Refuse to work on a SQLite file that was deleted under us.
+
+        The open connection would keep writing to the unlinked file and every
+        check-in acknowledged from then on would be lost at the next restart.
+        """
+        if self.sqlite_path is None:
+            return
+        if not self.sqlite_path.exists():
+            raise DatabaseUnavailable(f"the SQLite database file {self.sqlite_path} is missing")
+        if not os.access(self.sqlite_path, os.W_OK):
+            # Refused here, clearly, rather than met inside SQLite (WAL's shared memory
+            # on a read-only file has crashed the process with SIGBUS).
+            raise DatabaseUnavailable(f"the SQLite database file {self.sqlite_path} is read-only")
+
     async def ping(self) -> bool:
         try:
+            self.check_present()
             async with asyncio.timeout(3):
                 async with self.engine.connect() as conn:
                     await conn.execute(text("SELECT 1"))

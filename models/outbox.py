@@ -26,6 +26,7 @@ OUTBOX_KINDS = (
     "institution_reminder",
     "staff_alert",
     "broadcast",
+    "security_notice",  # a trainee told that a new chat bound to them (issue 12)
 )
 BROADCAST_STATUSES = ("scheduled", "sending", "done", "cancelled")
 

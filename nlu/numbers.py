@@ -10,6 +10,7 @@ amounts. 八成 used as "probably" (八成是, 八成去不了) is skipped.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -37,6 +38,9 @@ class NumberMatch:
     percent: bool
 
 
+MAX_NUMBER_CHARS = 40
+
+
 def _tidy(x: float) -> int | float:
     x = round(x, 10)
     return int(x) if x.is_integer() else x
@@ -44,11 +48,14 @@ def _tidy(x: float) -> int | float:
 
 def cn_to_number(token: str) -> float | None:
     """cn2an in its lenient modes (一百二 → 120, 二零二三 → 2023); None when unparseable."""
+    if len(token) > MAX_NUMBER_CHARS:
+        return None  # no amount, date or count is this long ("三" × 309 overflowed a float)
     for mode in ("normal", "smart"):
         try:
-            return float(cn2an.cn2an(token, mode))
-        except (ValueError, KeyError, IndexError, TypeError):
+            value = float(cn2an.cn2an(token, mode))
+        except (ValueError, KeyError, IndexError, TypeError, OverflowError):
             continue
+        return value if math.isfinite(value) else None
     return None
 
 
@@ -114,6 +121,7 @@ class NumberFinder:
 
 def _arabic(raw: str) -> float | None:
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         return None
+    return value if math.isfinite(value) else None

@@ -8,7 +8,6 @@ an import cannot be used to probe other institutions' classes.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +24,7 @@ from bot.attendance.imports import Importer
 from bot.attendance.service import class_attendance
 from bot.auth import Principal, forbidden
 from bot.errors import ApiError
+from bot.http import parse_json
 from bot.staff.http import Staff, found, iso_time, staff_api
 from models import AttendanceRecord, ClassSession, Trainee, TrainingClass
 
@@ -62,10 +62,7 @@ def _decode(raw: bytes) -> str:
 
 
 def _json(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(_decode(raw))
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", "请求体不是合法的 JSON") from exc
+    body = parse_json(_decode(raw).encode())  # the same refusals as every JSON body (issue 12)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "请求体应是一个 JSON 对象")
     return body

@@ -5,7 +5,6 @@ Operators see their own institution's list; bureaus the classes run in their reg
 
 from __future__ import annotations
 
-import csv
 import io
 
 from aiohttp import web
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from bot.api.claim_fields import of_class, query_choice
 from bot.claims.config import get_claims_config
 from bot.claims.formatting import subsidy_name
+from bot.csv_safe import SafeWriter
 from bot.staff.http import Staff, staff_api
 from bot.staff.scope import claim_scope
 from models import Claim, Institution, Trainee, TrainingClass
@@ -45,7 +45,7 @@ async def publicity_csv(request: web.Request, staff: Staff) -> web.StreamRespons
         query = query.where(Claim.subsidy_type == subsidy_type)
     lines = get_claims_config().complaint_lines
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = SafeWriter(out, lineterminator="\r\n")  # names from imports: no formulas
     writer.writerow(services.texts.raw("claims.publicity_columns"))
     async with services.db.session() as db:
         rows = (await db.execute(query)).all()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.binding.throttle import BIND_SOURCE
 from bot.errors import ApiError
-from bot.http import read_json
+from bot.http import client_address, read_json
 
 routes = web.RouteTableDef()
 
@@ -22,5 +23,10 @@ async def chat(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_user_id", f"user_id 不能超过 {MAX_USER_ID} 个字符")
     if not isinstance(text, str):
         raise ApiError(400, "invalid_text", "text 必须是字符串")
-    result = await request.app["engine"].handle("web", user_id, text)
+    # Bind attempts from the web are counted per client address: a user_id costs nothing.
+    token = BIND_SOURCE.set(f"web:{client_address(request)}")
+    try:
+        result = await request.app["engine"].handle("web", user_id, text)
+    finally:
+        BIND_SOURCE.reset(token)
     return web.json_response({"replies": [r.to_dict() for r in result.replies]})

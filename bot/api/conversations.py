@@ -18,6 +18,7 @@ from bot.handover.views import handover_json, inbox_json, line_json
 from bot.http import read_json
 from bot.outbox import kick
 from bot.staff.http import Staff, found, paging, staff_api
+from bot.staff.scope import OutOfScope
 from models import ChatUser
 from models.chat import CHANNELS
 
@@ -33,13 +34,20 @@ def _error(staff: Staff, status: int, code: str, key: str, **fmt: object) -> Api
 
 
 async def _user(db: AsyncSession, request: web.Request, staff: Staff) -> ChatUser:
-    """The addressed chat user: 404 for an unknown channel or user, 403 outside the scope."""
+    """The addressed chat user: 404 for an unknown channel or user, and the same 404 outside the scope.
+
+    One answer for both, so a member of staff cannot learn whether a chat user
+    outside their region exists (issue 12).
+    """
     channel, external_id = request.match_info["channel"], request.match_info["external_id"]
     if channel not in CHANNELS:
         raise _error(staff, 404, "not_found", "unknown_channel")
     user = await inbox.find_user(db, channel, external_id)
     missing = _error(staff, 404, "not_found", "unknown_user")
-    return found(await inbox.user_in_scope(db, staff.principal, user), missing)
+    try:
+        return found(await inbox.user_in_scope(db, staff.principal, user), missing)
+    except OutOfScope:
+        raise missing from None
 
 
 @routes.get(CONVERSATION)

@@ -2,7 +2,10 @@
 
 Only a bound account sees its own attendance and claims, so binding is the
 door to personal data: failed attempts are counted per chat account and
-lock it for a while (`ChatUser.bind_failures`, `bind_locked_until`), a wrong
+lock it for a while (`ChatUser.bind_failures`, `bind_locked_until`), and also
+per target record and per source in the database (`bot.binding.throttle`); at
+most `MAX_CHATS_PER_TRAINEE` chats hold one identity and the others are told
+when a new one binds; a wrong
 ID/phone pair never says which half was wrong, and bind codes are stored as
 keyed hashes, work once and expire.
 """
@@ -20,8 +23,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import audit
+from bot.binding import throttle
 from bot.claims.config import Binding, get_claims_config
+from bot.texts import get_texts
 from models import BindCode, ChatUser, Institution, StaffAccount, Trainee
+
+# How many chat accounts may hold one trainee's identity at once: a phone's WeChat and one
+# more (Telegram, or a second phone). A third binding unbinds the oldest, which is told.
+MAX_CHATS_PER_TRAINEE = 2
 
 # Letters and digits that cannot be misread for one another (no 0/O, 1/I/L).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -91,18 +100,74 @@ async def bind_by_identity(
     """Bind when the ID number (by its keyed hash, `bot.identity.hash_id_card`) and the phone
     on record belong to the same trainee; which of the two was wrong is never said."""
     limits = get_claims_config().binding
-    until = locked_until(user, now)
+    source = throttle.source_key(user)
+    until = locked_until(user, now) or await throttle.locked(db, [source], now)
     if until is not None:
         return BindOutcome("locked", locked_until=until)
     trainee = (await db.execute(select(Trainee).where(Trainee.id_card_hash == id_hash))).scalar_one_or_none()
+    target = throttle.target_key(trainee.id if trainee is not None else None, id_hash)
+    until = await throttle.locked(db, [target], now)
+    if until is not None:
+        await audit(db, f"chat:{user.id}", "bind_refused_locked", "chat_user", user.id, method="id_card")
+        return BindOutcome("locked", locked_until=until)
     if trainee is None or not trainee.phone or normalize_phone(trainee.phone) != normalize_phone(phone):
         outcome = _fail(user, now, limits, "mismatch")
+        locks = [await throttle.fail(db, key, lim, now) for key, lim in _counted(source, target)]
+        if outcome.status != "locked" and any(locks):
+            outcome = BindOutcome("locked", locked_until=max(u for u in locks if u is not None))
         await audit(db, f"chat:{user.id}", "bind_failed", "chat_user", user.id, method="id_card")
         return outcome
-    user.trainee_id = trainee.id
+    await throttle.clear(db, target)
+    await _bind_trainee(db, user, trainee, now)
     _succeed(user, now)
     await audit(db, f"chat:{user.id}", "bind_trainee", "trainee", trainee.id, method="id_card")
     return BindOutcome("bound", kind="trainee", trainee=trainee)
+
+
+def _counted(source: str, target: str) -> list[tuple[str, throttle.Limits]]:
+    return [(source, throttle.SOURCE), (target, throttle.TARGET)]
+
+
+async def _bind_trainee(db: AsyncSession, user: ChatUser, trainee: Trainee, now: datetime) -> None:
+    """Link the account; tell the trainee's other chats, and unbind the oldest beyond the limit."""
+    from bot.outbox import enqueue  # the outbox imports the binding's models; import late
+
+    user.trainee_id = trainee.id
+    others = list(
+        (
+            await db.execute(
+                select(ChatUser)
+                .where(ChatUser.trainee_id == trainee.id, ChatUser.id != user.id)
+                .order_by(ChatUser.bound_at.is_(None).desc(), ChatUser.bound_at, ChatUser.id)
+            )
+        ).scalars()
+    )
+    texts = get_texts()
+    channel = texts.get(f"binding.channel_names.{user.channel}")
+    surplus = max(0, len(others) + 1 - MAX_CHATS_PER_TRAINEE)
+    for number, other in enumerate(others):
+        replaced = number < surplus
+        key = "binding.replaced_by_new_chat" if replaced else "binding.new_chat_bound"
+        await enqueue(
+            db,
+            key=f"security:bind:{user.id}:{other.id}:{now.isoformat()}",
+            chat_user_id=other.id,
+            kind="security_notice",
+            text=texts.get(key, channel=channel),
+            due_at=now,
+        )
+        if replaced:
+            other.trainee_id = None
+            other.bound_at = None
+            await audit(
+                db,
+                f"chat:{user.id}",
+                "unbind_trainee",
+                "trainee",
+                trainee.id,
+                chat_user=other.id,
+                why="replaced",
+            )
 
 
 async def bind_by_code(
@@ -110,7 +175,8 @@ async def bind_by_code(
 ) -> BindOutcome:
     """Redeem a one-time code: a trainee, an institution contact, or a staff member's own account."""
     limits = get_claims_config().binding
-    until = locked_until(user, now)
+    source = throttle.source_key(user)
+    until = locked_until(user, now) or await throttle.locked(db, [source], now)
     if until is not None:
         return BindOutcome("locked", locked_until=until)
     row = (
@@ -122,6 +188,9 @@ async def bind_by_code(
     if row is None or row.used_at is not None or row.expires_at <= now:
         status = "invalid_code" if row is None else ("used_code" if row.used_at else "expired_code")
         outcome = _fail(user, now, limits, status)
+        lock = await throttle.fail(db, source, throttle.SOURCE, now)
+        if outcome.status != "locked" and lock is not None:
+            outcome = BindOutcome("locked", locked_until=lock)
         await audit(db, f"chat:{user.id}", "bind_failed", "chat_user", user.id, method="code", why=status)
         return outcome
     row.used_at = now
@@ -130,7 +199,8 @@ async def bind_by_code(
     actor = f"chat:{user.id}"
     if row.kind == "trainee":
         trainee = await db.get(Trainee, row.trainee_id)
-        user.trainee_id = row.trainee_id
+        assert trainee is not None
+        await _bind_trainee(db, user, trainee, now)
         await audit(db, actor, "bind_trainee", "trainee", row.trainee_id, method="code", code_id=row.id)
         return BindOutcome("bound", kind="trainee", trainee=trainee)
     if row.kind == "institution":

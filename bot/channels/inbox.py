@@ -30,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.render import merge_for_wechat
+from bot.identity import mask_personal
 from bot.outbox import enqueue, kick
 from bot.outbox.config import delivery_config
 from handlers.base import Reply
@@ -95,7 +96,9 @@ async def _record(
             dedupe_key=key[:160],
             external_id=external_id,
             kind=kind,
-            text=text,
+            # Masked at the door: a crash recovery re-runs the masked text (a bind attempt in
+            # it then asks for the number again) rather than keeping the raw delivery for days.
+            text=None if text is None else mask_personal(text),
             platform_msg_id=platform_msg_id,
             status=status,
             attempts=0,

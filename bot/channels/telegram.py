@@ -27,6 +27,7 @@ from aiohttp import web
 from bot.channels import inbox
 from bot.errors import ApiError
 from bot.http import read_json
+from bot.identity import mask_personal
 from bot.outbox import get_dispatcher
 from bot.outbox.errors import SendError
 from bot.outbox.telegram_api import callback_text
@@ -90,7 +91,7 @@ async def handle_update(services: Services, engine: Any, update: dict[str, Any])
         )
         if new:
             await _answer_callback(services, str(callback.get("id", "")))
-        await _turn(services, engine, row, _display_name(callback.get("from")))
+        await _turn(services, engine, row, _display_name(callback.get("from")), callback_text(data))
         return
 
     message = update.get("message")
@@ -105,16 +106,17 @@ async def handle_update(services: Services, engine: Any, update: dict[str, Any])
         if new or row.status == "received":
             await _notice(services, engine, row, texts.get("channels.unsupported_message"))
         return
+    said = command_text(text, services)
     row, new = await inbox.accept(
         services,
         channel=CHANNEL,
         key=key,
         external_id=chat,
         kind="message",
-        text=command_text(text, services),
+        text=said,
         platform_msg_id=f"tg:{key}",
     )
-    await _turn(services, engine, row, _display_name(message.get("from")))
+    await _turn(services, engine, row, _display_name(message.get("from")), said)
 
 
 def command_text(text: str, services: Services) -> str:
@@ -134,12 +136,15 @@ def command_text(text: str, services: Services) -> str:
     return text
 
 
-async def _turn(services: Services, engine: Any, row: inbox.Inbound, display_name: str | None) -> None:
+async def _turn(
+    services: Services, engine: Any, row: inbox.Inbound, display_name: str | None, text: str
+) -> None:
+    """The turn reads the delivery's own text; the inbox row keeps only its masked form."""
     if row.status != "received" or row.text is None:
         return  # a replay of an update already answered
     try:
         result = await engine.handle(
-            CHANNEL, row.external_id, row.text, platform_msg_id=row.platform_msg_id, display_name=display_name
+            CHANNEL, row.external_id, text, platform_msg_id=row.platform_msg_id, display_name=display_name
         )
     except Exception:
         # Acknowledge anyway: the recovery sweep runs the turn again (Telegram's own
@@ -187,4 +192,5 @@ def _display_name(user: Any) -> str | None:
     if not isinstance(user, dict):
         return None
     name = " ".join(str(user[k]) for k in ("first_name", "last_name") if user.get(k)).strip()
-    return name or (str(user["username"]) if user.get("username") else None)
+    name = name or (str(user["username"]) if user.get("username") else "")
+    return mask_personal(name) or None

@@ -31,7 +31,7 @@ from wechatpy.exceptions import InvalidSignatureException, WeChatException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
-from bot.channels import inbox
+from bot.channels import inbox, replay
 from bot.channels.render import merge_for_wechat, wechat_text
 from bot.channels.safexml import parse_xml
 from bot.channels.wechat_menu import load_menu
@@ -54,6 +54,11 @@ def setup(app: web.Application) -> None:
         return
     channel = WeChatChannel(app)
     app[CHANNEL_KEY] = channel
+    if channel.crypto is None:
+        log.warning(
+            "wechat: plaintext mode - message bodies are not signed or encrypted; set WECHAT_AES_KEY "
+            "and choose safe mode (安全模式) in the Official Account console (see docs/security.md)"
+        )
     app.router.add_get("/wechat", verify_url)
     app.router.add_post("/wechat", receive)
 
@@ -81,6 +86,8 @@ async def receive(request: web.Request) -> web.Response:
     query = request.query
     channel.check_plain_signature(request)
     raw = await _read_body(request, channel.config.max_xml_bytes)
+    if channel.crypto is None:
+        await replay.check_once(channel.services, query.get("timestamp", ""), query.get("nonce", ""), raw)
     root = parse_xml(raw, channel.config.max_xml_bytes)
     if channel.crypto is not None:
         encrypted = root.findtext("Encrypt")
@@ -104,8 +111,23 @@ async def receive(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_xml", "请求体不是微信消息格式") from exc
     if message is None or not getattr(message, "source", None):
         raise ApiError(400, "invalid_xml", "请求体不是微信消息格式")
+    check_fields(message)
     answer = await channel.handle(message)
     return channel.respond(answer, message, query.get("nonce", ""), query.get("timestamp", ""))
+
+
+MAX_OPENID = 128  # WeChat openids are 28 characters; the column holds 128
+MAX_MSG_ID_DIGITS = 20  # a 64-bit MsgId
+
+
+def check_fields(message: Any) -> None:
+    """Refuse a delivery WeChat would never send (a 5,000-digit MsgId, a 500-character openid)."""
+    openid = str(message.source)
+    if len(openid) > MAX_OPENID or not openid.isprintable():
+        raise ApiError(400, "invalid_xml", "FromUserName 不是合法的 openid")
+    raw_id = message._data.get("MsgId")
+    if raw_id is not None and not (str(raw_id).isdigit() and len(str(raw_id)) <= MAX_MSG_ID_DIGITS):
+        raise ApiError(400, "invalid_xml", "MsgId 不是合法的消息编号")
 
 
 async def _read_body(request: web.Request, max_bytes: int) -> bytes:
@@ -115,12 +137,15 @@ async def _read_body(request: web.Request, max_bytes: int) -> bytes:
     size = 0
     try:
         # At most one byte more than allowed is read: enough to know it is too big.
-        while size <= max_bytes:
-            chunk = await request.content.read(max_bytes + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        async with asyncio.timeout(request.app["settings"].body_read_timeout_seconds):
+            while size <= max_bytes:
+                chunk = await request.content.read(max_bytes + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+    except TimeoutError as exc:
+        raise ApiError(408, "request_timeout", "请求体发送太慢,已超时") from exc
     except web.HTTPRequestEntityTooLarge as exc:
         raise ApiError(413, "payload_too_large", "请求内容太大") from exc
     return b"".join(chunks)
@@ -165,6 +190,7 @@ class WeChatChannel:
             )
         except InvalidSignatureException as exc:
             raise ApiError(403, "invalid_signature", "签名校验失败") from exc
+        replay.check_timestamp(query.get("timestamp", ""), self.settings.wechat_timestamp_window_seconds)
 
     def respond(self, answer: str | None, message: Any, nonce: str, timestamp: str) -> web.Response:
         if answer is None:
@@ -267,6 +293,12 @@ class WeChatChannel:
         answer = wechat_text(body, choices, self.services.texts)
         if not result.replies:
             await inbox.transition(self.services, row.id, "done", expect=("received", "answered"))
+            return None
+        if self.crypto is None and await replay.is_bound(self.services, result.chat_user_id):
+            # Plaintext mode: a passive reply travels unencrypted and answers whoever holds a
+            # signed URL; a bound user's answers (claims, attendance) go as customer-service
+            # messages to their own openid instead.
+            await inbox.enqueue_replies(self.services, row, result.replies, result.chat_user_id)
             return None
         if len(answer.encode()) > self.config.max_text_bytes:
             # Too long for one passive reply: the outbox sends it in parts.

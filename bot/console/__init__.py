@@ -13,12 +13,13 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.console import broadcasts, claims, classes, handoffs, home, outbox, signin
+from bot.console import broadcasts, claims, classes, handoffs, home, outbox, signin, trainee_chats
 from bot.console.page import JINJA_KEY
+from bot.identity import strip_bidi
 
 HERE = Path(__file__).resolve().parent
 # One module per domain, each with its `routes`.
-PAGES = (signin, home, claims, classes, outbox, handoffs, broadcasts)
+PAGES = (signin, home, claims, classes, outbox, handoffs, broadcasts, trainee_chats)
 
 __all__ = ["setup"]
 
@@ -32,6 +33,7 @@ def setup(app: web.Application) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        finalize=strip_bidi,  # issue 12: no RTL override reorders what staff read
     )
     env.globals["static_version"] = str(int((HERE / "static" / "console.js").stat().st_mtime))
     app.router.add_static("/console/static/", HERE / "static", name="console_static")

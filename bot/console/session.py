@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.console.config import get_config
+from bot.http import is_https
 
 SESSION_PURPOSE = b"console-session-v1"
 CSRF_PURPOSE = b"console-csrf-v1"
@@ -80,7 +81,7 @@ def set_cookie(response: web.StreamResponse, request: web.Request, value: str) -
         path="/console",
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=is_https(request),  # also behind the TLS proxy named in TRUSTED_PROXIES
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -86,8 +87,9 @@ def sign(*parts: str) -> str:
     return str(signer.signature)
 
 
-def signed_query(timestamp: str | None = None, nonce: str = "1357924680") -> dict[str, str]:
+def signed_query(timestamp: str | None = None, nonce: str | None = None) -> dict[str, str]:
     timestamp = timestamp or str(int(time.time()))
+    nonce = nonce or str(secrets.randbelow(10**10))  # WeChat sends a fresh nonce with every call
     return {"signature": sign(WECHAT_TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
 
 

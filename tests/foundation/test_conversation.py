@@ -172,4 +172,5 @@ async def test_transcript_is_limited_to_the_staff_members_scope(client: TestClie
     assert ok.status == 200
     for token in ("t-yb", "t-op"):
         resp = await client.get(url, headers={"Authorization": f"Bearer {token}"})
-        assert resp.status == 403 and (await resp.json())["error"]["code"] == "forbidden"
+        # Issue 12: the same 404 as a user that does not exist (no telling who exists).
+        assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"

@@ -80,10 +80,11 @@ async def test_each_role_answers_only_inside_its_scope(
     for (channel, external_id), roles in denied.items():
         for role in roles:
             headers = world.headers(role)
-            assert (await client.get(conversation_url(channel, external_id), headers=headers)).status == 403
+            # Out of scope answers as an unknown user would (issue 12): nothing leaks about who exists.
+            assert (await client.get(conversation_url(channel, external_id), headers=headers)).status == 404
             resp = await post_reply(client, headers, channel, external_id, {"text": "越权"})
-            assert resp.status == 403, role
-            assert (await resp.json())["error"]["code"] == "forbidden"
+            assert resp.status == 404, role
+            assert (await resp.json())["error"]["code"] == "not_found"
     for (channel, external_id), roles in allowed.items():
         for role in roles:
             body = await staff_reply(client, world, role, channel, external_id, f"{role} 回复")
