@@ -14,7 +14,7 @@ import jinja2
 from aiohttp import web
 
 from bot.console import broadcasts, claims, classes, handoffs, home, outbox, signin
-from bot.console.page import JINJA_KEY
+from bot.console.page import JINJA_KEY, console_not_found
 
 HERE = Path(__file__).resolve().parent
 # One module per domain, each with its `routes`.
@@ -37,3 +37,4 @@ def setup(app: web.Application) -> None:
     app.router.add_static("/console/static/", HERE / "static", name="console_static")
     for module in PAGES:
         app.add_routes(module.routes)
+    app.middlewares.append(console_not_found)

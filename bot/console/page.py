@@ -155,3 +155,22 @@ def int_query(request: web.Request, name: str, default: int = 0) -> int:
 
 def paging(request: web.Request) -> tuple[int, int]:
     return get_config().console.page_size, int_query(request, "offset")
+
+
+@web.middleware
+async def console_not_found(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
+    """An unknown console address is a Chinese page with the menu, not the API's JSON error."""
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+        if not (request.path == "/console" or request.path.startswith("/console/")):
+            raise
+        if request.path.startswith("/console/static/"):
+            raise
+        services = request.app["services"]
+        token_hash = read_cookie(
+            request.app["settings"], request.cookies.get(get_config().console.cookie_name)
+        )
+        principal = await principal_for_token_hash(services, token_hash) if token_hash else None
+        message = labels_of(request)["errors_page"]["page_not_found"]
+        return secure(error_page(request, 404, message, principal))
