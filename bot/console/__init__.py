@@ -13,12 +13,12 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.console import broadcasts, claims, classes, handoffs, home, outbox, signin
+from bot.console import broadcasts, claims, classes, handoffs, home, imports, outbox, signin
 from bot.console.page import JINJA_KEY, console_not_found
 
 HERE = Path(__file__).resolve().parent
 # One module per domain, each with its `routes`.
-PAGES = (signin, home, claims, classes, outbox, handoffs, broadcasts)
+PAGES = (signin, home, claims, classes, imports, outbox, handoffs, broadcasts)
 
 __all__ = ["setup"]
 
@@ -38,3 +38,4 @@ def setup(app: web.Application) -> None:
     for module in PAGES:
         app.add_routes(module.routes)
     app.middlewares.append(console_not_found)
+    app[imports.JOBS_KEY] = {}
