@@ -90,6 +90,14 @@ async def publicity_export(request: web.Request, page: Page) -> web.StreamRespon
     return await publicity_download(request, page, request.match_info["fmt"])
 
 
+def _words(texts: Any, item: dict[str, Any]) -> str:
+    """The API's per-claim message with state ids ("under_review") said as the board says them."""
+    message = str(item["error"]["message"])
+    for state, label in texts.raw("console.claim_states").items():
+        message = message.replace(f"“{state}”", f"“{label}”")
+    return message
+
+
 def _body(form: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"to": str(form.get("to", ""))}
     for name in ("note", "reason", "amount"):
@@ -130,12 +138,11 @@ async def act(request: web.Request, page: Page) -> web.StreamResponse:
     except BatchError as exc:
         api = transitions.batch_error(page.services, exc)
         problems = [
-            texts.get(
-                "console.claims.row_failed", id=item.get("claim_id", ""), message=item["error"]["message"]
-            )
+            texts.get("console.claims.row_failed", id=item.get("claim_id", ""), message=_words(texts, item))
             for item in api.extra.get("results", [])
             if not item["ok"]
         ]
-        return await _render(page, request, f, api.status, form=kept, error=api.message, problems=problems)
+        headline = texts.get("console.claims.failed")
+        return await _render(page, request, f, api.status, form=kept, error=headline, problems=problems)
     params = {**f.query_string(), "done": str(len(targets)), "to": to}
     return redirect("/console/claims?" + urlencode(params))

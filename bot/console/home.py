@@ -67,4 +67,19 @@ async def home(request: web.Request, page: Page) -> web.StreamResponse:
             chart_id="chart-stages",
             legend=(labels["claims"]["on_time"], labels["claims"]["overdue_legend"]),
         )
-    return page.render("home.html", counts=counts, recent=recent, stage_chart=stage_chart, counties=counties)
+    county_chart = Markup("")
+    if counties:
+        county_chart = stacked_bars(
+            [(region, 0, n) for region, n in counties],
+            title=labels["overview"]["by_county"],
+            chart_id="chart-counties",
+            legend=(labels["claims"]["on_time"], labels["claims"]["overdue_legend"]),
+        )
+    return page.render(
+        "home.html",
+        counts=counts,
+        recent=recent,
+        stage_chart=stage_chart,
+        county_chart=county_chart,
+        counties=counties,
+    )
