@@ -63,8 +63,8 @@ def bar_chart(
         )
     label_every = max(1, len(bars) // 12)
     for i, bar in enumerate(bars):
-        x = left + i * step + step * 0.15
-        w = max(step * 0.7, 2)
+        w = min(max(step * 0.7, 2), 28)  # a lone session is a bar, not a wall
+        x = left + i * step + (step - w) / 2
         if bar.value is None:
             parts.append(
                 f'<rect class="bar future" x="{x:.1f}" y="{top + plot_h - 3:.1f}" width="{w:.1f}" height="3" '
