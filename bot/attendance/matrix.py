@@ -53,18 +53,18 @@ async def class_matrix(db: AsyncSession, class_id: int, now: datetime) -> Matrix
     people = await class_attendance(db, class_id, now)
     slots = await class_sessions(db, class_id)
     marks = await _marks(db, class_id)
-    counted = {p.trainee_id for p in people}
     held = {s.id for s in slots if s.starts_at <= now}
+    ended = {s.id for s in slots if s.ends_at <= now}
     present: dict[int, int] = {}
     rows = []
     for person in people:
         effective, _ = effective_status(marks.get(person.trainee_id, []))
         shown = {sid: st for sid, st in effective.items() if sid in held}
         for sid, status in shown.items():
-            if status == "present" and person.trainee_id in counted:
+            if status == "present":
                 present[sid] = present.get(sid, 0) + 1
         for sid in held:
-            shown.setdefault(sid, "absent" if _ended(slots, sid, now) else "")
+            shown.setdefault(sid, "absent" if sid in ended else "")
         rows.append(
             TraineeRow(
                 person,
@@ -74,7 +74,3 @@ async def class_matrix(db: AsyncSession, class_id: int, now: datetime) -> Matrix
         )
     columns = [SessionColumn(s, s.id in held, present.get(s.id, 0)) for s in slots]
     return Matrix(columns, rows)
-
-
-def _ended(slots: list[SessionSlot], session_id: int, now: datetime) -> bool:
-    return any(s.id == session_id and s.ends_at <= now for s in slots)
