@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, case, cast, exists, func, literal, null, or_, select, update
+from sqlalchemy import String, case, cast, func, literal, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,7 @@ from bot.broadcasts.audience import (
     parse_audience,
     recipients_query,
 )
+from bot.broadcasts.status import open_rows, settle
 from bot.outbox import kick
 from bot.staff.config import get_config
 from bot.texts import Texts
@@ -250,38 +251,6 @@ def visible_to(principal: Principal, broadcast: Broadcast) -> bool:
     )
 
 
-# Outbox statuses of a broadcast row that may still be delivered (bot.broadcasts.results.OPEN_STATUSES).
-_OPEN = ("pending", "sending")
-
-
-def _open_rows(broadcast_id: Any) -> Any:
-    return exists(
-        select(OutboxMessage.id).where(
-            OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status.in_(_OPEN)
-        )
-    )
-
-
-async def settle(db: AsyncSession, broadcast: Broadcast, now: datetime) -> Broadcast:
-    """A sending broadcast whose every row is finished is done now, not at the job's next run.
-
-    Whoever looks first (the detail page, the API, a cancel) stores it, in one
-    conditional UPDATE, so two readers cannot disagree and a cancel that comes
-    after the last delivery finds the notice done.
-    """
-    if broadcast.status != "sending":
-        return broadcast
-    changed = await db.execute(
-        update(Broadcast)
-        .where(Broadcast.id == broadcast.id, Broadcast.status == "sending", ~_open_rows(Broadcast.id))
-        .values(status="done", finished_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount == 1:  # type: ignore[attr-defined]
-        await db.refresh(broadcast)
-    return broadcast
-
-
 async def get_visible(
     db: AsyncSession, principal: Principal, broadcast_id: int, texts: Texts, now: datetime | None = None
 ) -> Broadcast:
@@ -341,7 +310,7 @@ async def cancel(
             Broadcast.id == broadcast_id,
             or_(
                 Broadcast.status == "scheduled",
-                (Broadcast.status == "sending") & _open_rows(Broadcast.id),
+                (Broadcast.status == "sending") & open_rows(Broadcast.id),
             ),
         )
         .values(status="cancelled", cancelled_at=now)
