@@ -25,7 +25,7 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
-from models import Claim
+from models import Claim, OutboxMessage
 from tests.attendance.factory import id_card
 from tests.browser.conftest import Stack
 from tests.browser.test_console_browser import WAIT, sign_in
@@ -221,12 +221,35 @@ def test_errors_speak_chinese_on_every_page(driver: Any, stack: Stack, width: st
     snap(driver, shots, "1-login")
     driver.get(f"{stack.url}/console/no-such-page")
     assert "没有这个页面" in driver.find_element(By.ID, "error-message").text
+    services, world = stack.services, stack.world
+
+    async def dead_letter() -> None:
+        async with services.db.session() as db:
+            db.add(
+                OutboxMessage(
+                    idempotency_key="browser-dead-1",
+                    chat_user_id=world.chat_users["张伟-telegram"],
+                    kind="reminder",
+                    text="签到提醒",
+                    due_at=services.clock.now(),
+                    status="dead",
+                    attempts=8,
+                    last_error="Telegram 403: Forbidden: bot was blocked by the user",
+                )
+            )
+
+    stack.server.run(dead_letter())
     sign_in(driver, stack, "changchun")
     driver.get(f"{stack.url}/console/outbox/dead")
+    assert "对方已屏蔽机器人" in driver.find_element(By.ID, "dead").text
+    driver.find_element(By.ID, "requeue").click()  # nothing ticked
+    assert "请先勾选" in wait.until(ec.presence_of_element_located((By.ID, "notice"))).text
+    snap(driver, shots, "2-dead-letters")
+    driver.set_window_size(*WIDTHS[width])
     driver.get(f"{stack.url}/console/wrong/place")
     assert "没有这个页面" in driver.find_element(By.ID, "error-message").text
     assert driver.find_element(By.ID, "who")  # the menu is still there
-    snap(driver, shots, "2-not-found")
+    snap(driver, shots, "2b-not-found")
 
     driver.get(f"{stack.url}/console/broadcasts/new")
     driver.find_element(By.ID, "title").send_keys("暴雪停课")
