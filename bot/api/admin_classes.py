@@ -62,6 +62,14 @@ def _decode(raw: bytes) -> str:
         raise ApiError(400, "invalid_encoding", "请用 UTF-8 编码提交 JSON") from exc
 
 
+async def _next_part(reader: Any) -> Any:
+    """The next part of an upload; a broken body is the sender's 400, not our 500."""
+    try:
+        return await reader.next()
+    except (ValueError, AssertionError, LookupError) as exc:
+        raise ApiError(400, "invalid_multipart", "上传的表单内容不完整，请重新选择文件上传") from exc
+
+
 async def _upload(request: web.Request, sections: tuple[str, ...]) -> list[Source]:
     """A file as a raw body (CSV in any charset Excel writes, or .xlsx) or as multipart field `file`."""
     try:
@@ -69,10 +77,18 @@ async def _upload(request: web.Request, sections: tuple[str, ...]) -> list[Sourc
             limit = get_attendance_config().imports.max_body_bytes
             if request.content_length is not None and request.content_length > limit:
                 raise ApiError(413, "payload_too_large", f"导入文件太大（上限 {limit} 字节），请分批导入")
-            reader = await request.multipart()
-            while (part := await reader.next()) is not None:
+            try:
+                reader = await request.multipart()
+            except ValueError as exc:  # no boundary in the Content-Type
+                raise ApiError(
+                    400, "invalid_multipart", "上传格式不对：请用表单（multipart/form-data）上传文件"
+                ) from exc
+            while (part := await _next_part(reader)) is not None:
                 if getattr(part, "name", None) == "file":
-                    raw = await part.read(decode=False)  # type: ignore[union-attr]
+                    try:
+                        raw = await part.read(decode=False)  # type: ignore[union-attr]
+                    except (ValueError, AssertionError) as exc:
+                        raise ApiError(400, "invalid_multipart", "上传的文件不完整，请重新上传") from exc
                     if len(raw) > limit:
                         raise ApiError(
                             413, "payload_too_large", f"导入文件太大（上限 {limit} 字节），请分批导入"

@@ -28,7 +28,7 @@ from bot.attendance.import_reading import Source, parse
 from bot.attendance.import_rows import SECTIONS, ImportRejected
 from bot.attendance.imports import Importer
 from bot.auth import Principal
-from bot.console.page import Page, console_page, redirect
+from bot.console.page import MULTIPART_KEY, Page, console_page, redirect
 from bot.services import Services
 
 routes = web.RouteTableDef()
@@ -130,17 +130,19 @@ async def template_download(request: web.Request, page: Page) -> web.StreamRespo
 async def check(request: web.Request, page: Page) -> web.StreamResponse:
     """Read the upload and dry-run it: the per-row report, nothing written."""
     texts = page.services.texts
-    form = await request.post()
-    kind = str(form.get("kind", ""))
-    kind = kind if kind in KINDS else "roster"
-    upload = form.get("file")
-    if not isinstance(upload, web.FileField) or not upload.filename:
-        return _render_form(page, 400, kind=kind, error=texts.get("console.imports.no_file"))
-    raw = upload.file.read()
-    sections = SECTIONS if kind == "workbook" else (kind,)
-    job = ImportJob(page.principal.actor, kind, upload.filename, [])
     try:
-        job.sources = read_upload(sections, raw, upload.filename, upload.content_type)
+        fields, upload = await _read_form(request)
+    except UploadTooLarge as exc:
+        return _render_form(page, 413, error=texts.get("console.imports.too_large", n=exc.limit // 1_000_000))
+    kind = fields.get("kind", "")
+    kind = kind if kind in KINDS else "roster"
+    if upload is None or not upload[1]:
+        return _render_form(page, 400, kind=kind, error=texts.get("console.imports.no_file"))
+    filename, raw, content_type = upload
+    sections = SECTIONS if kind == "workbook" else (kind,)
+    job = ImportJob(page.principal.actor, kind, filename, [])
+    try:
+        job.sources = read_upload(sections, raw, filename, content_type)
         result = await run_import(page.services, page.principal, job.sources, dry_run=True)
     except UnreadableFile as exc:
         return _render_form(
@@ -153,6 +155,43 @@ async def check(request: web.Request, page: Page) -> web.StreamResponse:
     token = secrets.token_urlsafe(16)
     _jobs(request)[token] = job
     return page.render("imports.html", kinds=KINDS, kind=kind, job=job, token=token)
+
+
+class UploadTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__("upload too large")
+        self.limit = limit
+
+
+async def _read_form(request: web.Request) -> tuple[dict[str, str], tuple[str, bytes, str | None] | None]:
+    """The upload's text fields and its file (name, bytes, type), read in chunks up to the import limit."""
+    reader = request.get(MULTIPART_KEY)
+    if reader is None:
+        return {}, None
+    limit = get_attendance_config().imports.max_body_bytes
+    fields: dict[str, str] = {}
+    upload = None
+    while True:
+        try:
+            part = await reader.next()
+            if part is None:
+                break
+            if not hasattr(part, "read_chunk"):  # a nested multipart: not a form field
+                continue
+            chunks, size = [], 0
+            while chunk := await part.read_chunk(65536):
+                size += len(chunk)
+                if size > limit:
+                    raise UploadTooLarge(limit)
+                chunks.append(chunk)
+        except (ValueError, AssertionError, LookupError):  # a broken body: what arrived is all there is
+            break
+        data = b"".join(chunks)
+        if part.filename:
+            upload = (part.filename, data, part.headers.get("Content-Type"))
+        elif part.name:
+            fields[part.name] = data[:200].decode("utf-8", "replace")
+    return fields, upload
 
 
 def _own_job(request: web.Request, page: Page) -> tuple[str, ImportJob | None]:
