@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -66,7 +67,7 @@ async def _next_part(reader: Any) -> Any:
     """The next part of an upload; a broken body is the sender's 400, not our 500."""
     try:
         return await reader.next()
-    except (ValueError, AssertionError, LookupError) as exc:
+    except (ValueError, AssertionError, LookupError, HttpProcessingError) as exc:
         raise ApiError(400, "invalid_multipart", "上传的表单内容不完整，请重新选择文件上传") from exc
 
 
@@ -85,14 +86,18 @@ async def _upload(request: web.Request, sections: tuple[str, ...]) -> list[Sourc
                 ) from exc
             while (part := await _next_part(reader)) is not None:
                 if getattr(part, "name", None) == "file":
+                    chunks, size = [], 0
                     try:
-                        raw = await part.read(decode=False)  # type: ignore[union-attr]
-                    except (ValueError, AssertionError) as exc:
+                        while chunk := await part.read_chunk(65536):  # type: ignore[union-attr]
+                            size += len(chunk)
+                            if size > limit:
+                                raise ApiError(
+                                    413, "payload_too_large", f"导入文件太大（上限 {limit} 字节），请分批导入"
+                                )
+                            chunks.append(chunk)
+                    except (ValueError, AssertionError, HttpProcessingError) as exc:
                         raise ApiError(400, "invalid_multipart", "上传的文件不完整，请重新上传") from exc
-                    if len(raw) > limit:
-                        raise ApiError(
-                            413, "payload_too_large", f"导入文件太大（上限 {limit} 字节），请分批导入"
-                        )
+                    raw = b"".join(chunks)
                     ctype = part.headers.get("Content-Type", "").split(";")[0].strip() or None
                     return read_upload(sections, bytes(raw), part.filename, ctype)  # type: ignore[union-attr]
             raise ApiError(400, "missing_file", "请在表单字段 file 里附上要导入的文件")

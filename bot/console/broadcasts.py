@@ -12,6 +12,7 @@ from bot.broadcasts import audience as aud
 from bot.broadcasts import results as res
 from bot.broadcasts import sending as svc
 from bot.console.page import ID, Page, console_page, labels_of, paging, redirect
+from bot.console.reasons import reason_key
 from bot.errors import ApiError
 from bot.policy.params import get_policy
 from bot.staff.config import get_config
@@ -199,6 +200,7 @@ async def _progress_context(request: web.Request, page: Page) -> dict[str, Any]:
         "refresh_ms": get_config().console.progress_refresh_ms,
         "qs": request.query_string,
         "request_notice": request.query.get("notice"),
+        "reason": reason_key,
     }
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy.exc import IntegrityError
 
 from bot.api.admin_exports import template
@@ -184,7 +185,12 @@ async def _read_form(request: web.Request) -> tuple[dict[str, str], tuple[str, b
                 if size > limit:
                     raise UploadTooLarge(limit)
                 chunks.append(chunk)
-        except (ValueError, AssertionError, LookupError):  # a broken body: what arrived is all there is
+        except (
+            ValueError,
+            AssertionError,
+            LookupError,
+            HttpProcessingError,
+        ):  # a broken body: what arrived is all there is
             break
         data = b"".join(chunks)
         if part.filename:

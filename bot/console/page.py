@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.auth import Principal, principal_for_token_hash
 from bot.console.session import csrf_ok, csrf_token, read_cookie
@@ -115,7 +116,7 @@ async def _multipart_csrf(request: web.Request) -> str | None:
         if part is None or getattr(part, "name", None) != "_csrf":
             return None
         value = await part.read(decode=False)  # type: ignore[union-attr]
-    except (ValueError, AssertionError, LookupError):  # no boundary, a broken body
+    except (ValueError, AssertionError, LookupError, HttpProcessingError):  # no boundary, a broken body
         return None
     request[MULTIPART_KEY] = reader
     return bytes(value[:200]).decode("utf-8", "replace")
