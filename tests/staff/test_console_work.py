@@ -55,6 +55,7 @@ async def test_board_search_filters_and_acts(
     csrf = await sign_in(client, world.tokens["changchun"])
     page = await (await client.get("/console/claims?q=张伟")).text()
     assert "张伟" in page and "陈静" not in page and "在办 1 件" in page
+    assert "清除筛选" in page and "built-in method" not in page  # a label, not a dict method
     async with services.db.session() as db:
         masked = (await db.get(Trainee, world.trainees["陈静"])).id_card_masked  # type: ignore[union-attr]
     for q in (masked, masked[-4:], "南关电工", "长春市南关职业培训学校"):
