@@ -45,6 +45,8 @@ ROUTE_MODULES = (
     "bot.api.admin_binding",
     "bot.api.admin_trainee_chats",
     "bot.api.admin_classes",
+    "bot.api.admin_exports",
+    "bot.api.claims_board",
     "bot.channels.wechat",
     "bot.channels.telegram",
     "bot.outbox.lifecycle",

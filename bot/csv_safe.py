@@ -8,8 +8,6 @@ skips before looking) is prefixed with a single quote.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -19,13 +17,3 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
-
-
-class SafeWriter:
-    """`csv.writer` whose rows are escaped cell by cell."""
-
-    def __init__(self, out: Any, **kwargs: Any) -> None:
-        self._writer = csv.writer(out, **kwargs)
-
-    def writerow(self, row: Iterable[Any]) -> Any:
-        return self._writer.writerow([safe_cell(cell) for cell in row])

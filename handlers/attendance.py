@@ -145,12 +145,19 @@ def attendance_summary(ctx: Context, klass: TrainingClass, a: att.TraineeAttenda
         "planned": fmt.hours(a.planned_hours),
         "rate": fmt.rate(a.rate),
         "left": str(a.sessions_left),
+        "held": str(a.sessions_done),
+        "present": str(a.sessions_attended),
         "best": fmt.rate(a.best_rate),
         "full_rate": percent(th.full),
         "exam_rate": percent(th.exam_min),
         "exam_article": th.exam_article,
         "share_article": th.share_article,
     }
+    so_far = fmt.rate_so_far(a.sessions_attended, a.sessions_done)
+    if so_far is None:
+        # Before the first session there is no rate to speak of, only what the course allows.
+        return ctx.t(K + "attendance_not_started", **fields)
+    fields["so_far"] = fmt.rate(so_far)
     head = "attendance_finished_head" if a.sessions_left == 0 else "attendance_head"
     lines = [ctx.t(K + head, **fields)]
     if a.exam_reachable:

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
-from enum import Enum
 
-# ISO 7064 MOD 11-2 as used by GB 11643: weights of the 17 body digits and
-# the check character for each remainder.
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARS = "10X98765432"
-ID_CARD_LENGTH = 18
+# The one ID-card validator lives in bot.identity (import, binding and the NLU
+# must agree on which numbers exist); the NLU re-exports it.
+from bot.identity import ID_CARD_LENGTH, IdCardCheck, check_digit, check_id_card
 
 # Digit runs that may be an ID-card number typed with spaces or dashes
 # (voice input: "220102 19900307 1234"). Not preceded/followed by a digit or
@@ -29,38 +25,7 @@ _SEPARATORS = re.compile(r"[ \-]")
 # grouped 3-4-4 with spaces or dashes.
 _PHONE = re.compile(r"(?<![0-9A-Za-z+])(?:\+?86[ \-]?)?(1[3-9]\d)[ \-]?(\d{4})[ \-]?(\d{4})(?![0-9A-Za-z])")
 
-
-class IdCardCheck(Enum):
-    VALID = "valid"
-    WRONG_LENGTH = "wrong_length"
-    BAD_BIRTH_DATE = "bad_birth_date"
-    BAD_CHECK_DIGIT = "bad_check_digit"
-
-
-def check_digit(body: str) -> str:
-    """The GB 11643 check character for the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(body, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
-
-
-def check_id_card(number: str) -> IdCardCheck:
-    """Validate an 18-character ID-card number (separators already removed)."""
-    number = number.upper()
-    if (
-        len(number) != ID_CARD_LENGTH
-        or not number[:17].isdigit()
-        or not (number[17].isdigit() or number[17] == "X")
-    ):
-        return IdCardCheck.WRONG_LENGTH
-    try:
-        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return IdCardCheck.BAD_BIRTH_DATE
-    if born.year < 1900:
-        return IdCardCheck.BAD_BIRTH_DATE
-    if check_digit(number[:17]) != number[17]:
-        return IdCardCheck.BAD_CHECK_DIGIT
-    return IdCardCheck.VALID
+__all__ = ["ID_CARD_LENGTH", "IdCardCheck", "check_digit", "check_id_card", "find_id_cards", "find_phones"]
 
 
 @dataclass(frozen=True, slots=True)

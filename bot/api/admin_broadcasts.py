@@ -59,7 +59,9 @@ async def list_broadcasts(request: web.Request, staff: Staff) -> web.StreamRespo
 async def detail(request: web.Request, staff: Staff) -> web.StreamResponse:
     principal, services = staff.principal, staff.services
     async with services.db.session() as db:
-        broadcast = await svc.get_visible(db, principal, int(request.match_info["id"]), services.texts)
+        broadcast = await svc.get_visible(
+            db, principal, int(request.match_info["id"]), services.texts, services.clock.now()
+        )
         payload = svc.to_json(broadcast, services.clock.tz)
         payload["progress"] = await res.progress(db, broadcast)
     return web.json_response(payload)

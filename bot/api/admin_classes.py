@@ -11,13 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from bot.attendance.config import get_attendance_config
 from bot.attendance.import_context import ImportResult
-from bot.attendance.import_reading import Source, parse, read_csv
+from bot.attendance.import_files import XLSX_TYPE, UnreadableFile, read_upload
+from bot.attendance.import_reading import Source, parse
 from bot.attendance.import_reading import read_json as read_rows
 from bot.attendance.import_rows import SECTIONS, ImportRejected
 from bot.attendance.imports import Importer
@@ -30,7 +32,7 @@ from models import AttendanceRecord, ClassSession, Trainee, TrainingClass
 
 routes = web.RouteTableDef()
 
-CSV_TYPES = ("text/csv", "text/plain", "application/csv")
+FILE_TYPES = ("text/csv", "text/plain", "application/csv", XLSX_TYPE, "multipart/form-data")
 MAX_DISAGREEMENTS = 500
 
 
@@ -58,7 +60,51 @@ def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ApiError(400, "invalid_encoding", "请用 UTF-8 编码导出 CSV") from exc
+        raise ApiError(400, "invalid_encoding", "请用 UTF-8 编码提交 JSON") from exc
+
+
+async def _next_part(reader: Any) -> Any:
+    """The next part of an upload; a broken body is the sender's 400, not our 500."""
+    try:
+        return await reader.next()
+    except (ValueError, AssertionError, LookupError, HttpProcessingError) as exc:
+        raise ApiError(400, "invalid_multipart", "上传的表单内容不完整，请重新选择文件上传") from exc
+
+
+async def _upload(request: web.Request, sections: tuple[str, ...]) -> list[Source]:
+    """A file as a raw body (CSV in any charset Excel writes, or .xlsx) or as multipart field `file`."""
+    try:
+        if request.content_type == "multipart/form-data":
+            limit = get_attendance_config().imports.max_body_bytes
+            if request.content_length is not None and request.content_length > limit:
+                raise ApiError(413, "payload_too_large", f"导入文件太大（上限 {limit} 字节），请分批导入")
+            try:
+                reader = await request.multipart()
+            except ValueError as exc:  # no boundary in the Content-Type
+                raise ApiError(
+                    400, "invalid_multipart", "上传格式不对：请用表单（multipart/form-data）上传文件"
+                ) from exc
+            while (part := await _next_part(reader)) is not None:
+                if getattr(part, "name", None) == "file":
+                    chunks, size = [], 0
+                    try:
+                        while chunk := await part.read_chunk(65536):  # type: ignore[union-attr]
+                            size += len(chunk)
+                            if size > limit:
+                                raise ApiError(
+                                    413, "payload_too_large", f"导入文件太大（上限 {limit} 字节），请分批导入"
+                                )
+                            chunks.append(chunk)
+                    except (ValueError, AssertionError, HttpProcessingError) as exc:
+                        raise ApiError(400, "invalid_multipart", "上传的文件不完整，请重新上传") from exc
+                    raw = b"".join(chunks)
+                    ctype = part.headers.get("Content-Type", "").split(";")[0].strip() or None
+                    return read_upload(sections, bytes(raw), part.filename, ctype)  # type: ignore[union-attr]
+            raise ApiError(400, "missing_file", "请在表单字段 file 里附上要导入的文件")
+        raw = await _read_body(request)
+        return read_upload(sections, raw, None, request.content_type, request.charset)
+    except UnreadableFile as exc:
+        raise ApiError(400, "unreadable_file", exc.message) from exc
 
 
 def _json(raw: bytes) -> dict[str, Any]:
@@ -104,28 +150,37 @@ async def import_section(request: web.Request, staff: Staff) -> web.StreamRespon
     kind = request.match_info["kind"]
     if kind not in SECTIONS:
         raise ApiError(404, "not_found", f"可导入的数据：{', '.join(SECTIONS)}")
-    raw = await _read_body(request)
     try:
-        if request.content_type in CSV_TYPES:
-            source = read_csv(kind, _decode(raw))
+        if request.content_type in FILE_TYPES:
+            sources = await _upload(request, (kind,))
         elif request.content_type == "application/json":
-            body = _json(raw)
+            body = _json(await _read_body(request))
             if "rows" not in body:
                 raise ApiError(400, "invalid_field", 'JSON 请求体应为 {"rows": [...]}')
-            source = read_rows(kind, body["rows"])
+            sources = [read_rows(kind, body["rows"])]
         else:
-            raise ApiError(415, "unsupported_media_type", "请用 text/csv 或 application/json 提交")
-    except ImportRejected as exc:  # an unreadable section (no header, not a list)
+            raise ApiError(
+                415, "unsupported_media_type", "请上传 .xlsx 或 CSV 文件（或用 application/json 提交）"
+            )
+    except ImportRejected as exc:  # an unreadable section (no header, unknown columns, not a list)
         raise ApiError(422, "invalid_rows", "数据无法读取，本次没有导入任何数据", report=exc.report) from exc
-    return await _run_import(request, staff, [source])
+    return await _run_import(request, staff, sources)
 
 
 @routes.post("/api/v1/admin/imports")
 @staff_api
 async def import_bundle(request: web.Request, staff: Staff) -> web.StreamResponse:
-    """Several sections at once in one transaction: {"classes": [...], "sessions": [...], ...}."""
+    """Several sections in one transaction: JSON {"classes": [...], ...}, or a workbook with a sheet each."""
+    if request.content_type in (XLSX_TYPE, "multipart/form-data"):
+        try:
+            sources = await _upload(request, SECTIONS)
+        except ImportRejected as exc:
+            raise ApiError(
+                422, "invalid_rows", "数据无法读取，本次没有导入任何数据", report=exc.report
+            ) from exc
+        return await _run_import(request, staff, sources)
     if request.content_type != "application/json":
-        raise ApiError(415, "unsupported_media_type", "请用 application/json 提交")
+        raise ApiError(415, "unsupported_media_type", "请用 application/json 提交，或上传 .xlsx 工作簿")
     body = _json(await _read_body(request))
     unknown = sorted(set(body) - set(SECTIONS))
     if unknown:

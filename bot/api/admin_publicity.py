@@ -1,19 +1,19 @@
-"""The publicity list of 第十七条 as CSV (UTF-8 with BOM for Excel), ID numbers masked.
+"""The publicity list of 第十七条 as CSV (UTF-8 with BOM for Excel) or .xlsx, ID numbers masked.
+
+Cells are formula-safe (`bot.api.spreadsheets`): a name typed as "=..." stays text.
 
 Operators see their own institution's list; bureaus the classes run in their region.
 """
 
 from __future__ import annotations
 
-import io
-
 from aiohttp import web
 from sqlalchemy import select
 
 from bot.api.claim_fields import of_class, query_choice
+from bot.api.spreadsheets import download
 from bot.claims.config import get_claims_config
 from bot.claims.formatting import subsidy_name
-from bot.csv_safe import SafeWriter
 from bot.staff.http import Staff, staff_api
 from bot.staff.scope import claim_scope
 from models import Claim, Institution, Trainee, TrainingClass
@@ -26,6 +26,17 @@ routes = web.RouteTableDef()
 @staff_api
 async def publicity_csv(request: web.Request, staff: Staff) -> web.StreamResponse:
     """The publicity list of 第十七条: approved and publicised claims, ID numbers masked."""
+    return await publicity_download(request, staff, "csv")
+
+
+@routes.get("/api/v1/admin/claims/publicity.xlsx")
+@staff_api
+async def publicity_xlsx(request: web.Request, staff: Staff) -> web.StreamResponse:
+    """The same list as an Excel workbook."""
+    return await publicity_download(request, staff, "xlsx")
+
+
+async def publicity_download(request: web.Request, staff: Staff, fmt: str) -> web.Response:
     services = staff.services
     query = of_class(
         services,
@@ -44,14 +55,15 @@ async def publicity_csv(request: web.Request, staff: Staff) -> web.StreamRespons
     if subsidy_type is not None:
         query = query.where(Claim.subsidy_type == subsidy_type)
     lines = get_claims_config().complaint_lines
-    out = io.StringIO()
-    writer = SafeWriter(out, lineterminator="\r\n")  # names from imports: no formulas
-    writer.writerow(services.texts.raw("claims.publicity_columns"))
+    texts = services.texts
+    header = [*texts.raw("claims.publicity_columns"), texts.get("claims.publicity_standard_column")]
+    standards = texts.raw("claims.publicity_standards")
     async with services.db.session() as db:
         rows = (await db.execute(query)).all()
+    table = []
     for n, (claim, trainee, klass, inst) in enumerate(rows, 1):
         occupation = klass.occupation + (f"（{klass.level}）" if klass.level else "")
-        writer.writerow(
+        table.append(
             [
                 n,
                 inst.name,
@@ -61,16 +73,8 @@ async def publicity_csv(request: web.Request, staff: Staff) -> web.StreamRespons
                 occupation,
                 "" if claim.amount is None else f"{claim.amount:.2f}",
                 lines.for_region(klass.region_code),
-                # 补贴标准 (第十七条): set locally per fund source (第十八条) and not kept by
-                # the bot; the column is there for the bureau to fill before publishing.
-                "",
+                standards[claim.subsidy_type],
             ]
         )
-    body = ("\ufeff" + out.getvalue()).encode("utf-8")
-    name = f"publicity-{services.clock.today().isoformat()}.csv"
-    return web.Response(
-        body=body,
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    today = services.clock.today().isoformat()
+    return download(fmt, f"publicity-{today}", texts.get("claims.publicity_title"), header, table)

@@ -41,3 +41,15 @@ def rate(value: Decimal) -> str:
     pct = (value * 100).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
     text = f"{pct.normalize():f}"
     return f"{text}%"
+
+
+def rate_so_far(attended_sessions: int, held_sessions: int) -> Decimal | None:
+    """Attended ÷ sessions held so far; None before the first session (there is no rate yet).
+
+    What a trainee who never missed a session expects to see (100 %), unlike
+    the law's rate against the whole course's filed hours (第十四条), which
+    only reaches its final value at the end.
+    """
+    if held_sessions <= 0:
+        return None
+    return Decimal(attended_sessions) / Decimal(held_sessions)

@@ -8,6 +8,7 @@ same way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -64,13 +65,19 @@ class ImportContext:
         self.explicit: set[str] = set()
         self.touched_classes: set[int] = set()
         self.attendance_classes: set[int] = set()
+        # Called once per row applied or refused, so a console page can show how far a long import is.
+        self.progress: Callable[[], None] | None = None
 
     def problem(self, section: str, row: int, fld: str | None, message: str) -> None:
         self.report.append({"section": section, "row": row, "field": fld, "message": message})
+        if self.progress is not None:
+            self.progress()
 
     def done(self, section: str, row: int, status: str, key: str, **extra: Any) -> None:
         self.result.summary[section].bump(status)
         self.result.rows.append({"section": section, "row": row, "status": status, "key": key, **extra})
+        if self.progress is not None:
+            self.progress()
 
     async def klass(self, code: str) -> TrainingClass | None:
         """A class the caller may touch, else None (unknown and out of scope look the same)."""

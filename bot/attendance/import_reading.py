@@ -7,8 +7,6 @@ database; `parse` collects every problem instead of stopping at the first.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -52,27 +50,10 @@ class Source:
 
 
 def read_csv(section: str, text: str) -> Source:
-    """A CSV export (UTF-8, BOM tolerated, a header row); empty cells are missing values."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    try:
-        header = reader.fieldnames
-    except csv.Error:
-        header = None
-    if not header:
-        raise ImportRejected([{"section": section, "row": 1, "field": None, "message": "CSV 没有表头"}])
-    rows = []
-    try:
-        for record in reader:
-            if None in record:
-                rows.append((reader.line_num, {"__extra__": record.pop(None)}))  # type: ignore[call-overload]
-                continue
-            values = {k.strip(): v for k, v in record.items() if k and v is not None and v.strip() != ""}
-            rows.append((reader.line_num, values))
-    except csv.Error as exc:
-        raise ImportRejected(
-            [{"section": section, "row": reader.line_num, "field": None, "message": f"CSV 格式错误：{exc}"}]
-        ) from exc
-    return Source(section, rows)
+    """A CSV export with a header row (Chinese or field names); see `import_files`."""
+    from bot.attendance.import_files import read_csv_text  # import_files builds on this module
+
+    return read_csv_text(section, text.lstrip("\ufeff"))
 
 
 def read_json(section: str, items: Any) -> Source:

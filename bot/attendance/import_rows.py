@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bot.attendance.config import get_attendance_config
 from bot.attendance.schedule import WeeklyPattern
-from bot.identity import normalize_id_card
+from bot.identity import IdCardCheck, birth_date_text, check_id_card
 from bot.policy import get_policy
 from models.training import (
     ATTENDANCE_METHODS,
@@ -49,9 +49,15 @@ class ImportRejected(Exception):
 
 
 def valid_id_card(v: str) -> str:
-    number = normalize_id_card(v)
-    if number is None:
-        raise ValueError("身份证号不对（18位，最后一位校验码要对得上）")
+    """The same check chat binding uses (`bot.identity`), said the way a clerk can act on it."""
+    number = v.strip().upper().replace(" ", "")
+    verdict = check_id_card(number)
+    if verdict is IdCardCheck.WRONG_LENGTH:
+        raise ValueError("身份证号应为18位（最后一位可以是X），请核对")
+    if verdict is IdCardCheck.BAD_BIRTH_DATE:
+        raise ValueError(f"身份证号里的出生日期 {birth_date_text(number)} 不存在，请核对号码")
+    if verdict is IdCardCheck.BAD_CHECK_DIGIT:
+        raise ValueError("身份证号最后一位校验码对不上，请核对号码")
     return number
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, literal, null, select, update
+from sqlalchemy import String, case, cast, func, literal, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,7 @@ from bot.broadcasts.audience import (
     recipients_query,
 )
 from bot.broadcasts.config import get_config
+from bot.broadcasts.status import open_rows, settle
 from bot.outbox import kick
 from bot.texts import Texts
 from models import Broadcast, ChatUser, OutboxMessage
@@ -250,12 +251,17 @@ def visible_to(principal: Principal, broadcast: Broadcast) -> bool:
     )
 
 
-async def get_visible(db: AsyncSession, principal: Principal, broadcast_id: int, texts: Texts) -> Broadcast:
+async def get_visible(
+    db: AsyncSession, principal: Principal, broadcast_id: int, texts: Texts, now: datetime | None = None
+) -> Broadcast:
+    """The broadcast if the caller may see it; with `now`, its status settled first (`settle`)."""
     broadcast = await db.get(Broadcast, broadcast_id)
     if broadcast is None:
         raise api_error(404, "broadcast_not_found", texts, "broadcast_not_found")
     if not visible_to(principal, broadcast):
         raise forbidden(texts.get("console.errors.out_of_scope"))
+    if now is not None:
+        await settle(db, broadcast, now)
     return broadcast
 
 
@@ -292,15 +298,26 @@ async def cancel(
     db: AsyncSession, principal: Principal, broadcast_id: int, now: datetime, texts: Texts
 ) -> Broadcast:
     """Stop a scheduled or running broadcast; what a platform already has is not recalled."""
-    broadcast = await get_visible(db, principal, broadcast_id, texts)
+    broadcast = await get_visible(db, principal, broadcast_id, texts, now)
     if broadcast.status == "cancelled":
         return broadcast
+    # Only while something is left to stop: a scheduled notice, or a sending one with rows
+    # still queued. Once every row is delivered the notice is done and cancel is a 409,
+    # decided in this one statement so a delivery finishing meanwhile cannot slip between.
     changed = await db.execute(
         update(Broadcast)
-        .where(Broadcast.id == broadcast_id, Broadcast.status.in_(("scheduled", "sending")))
+        .where(
+            Broadcast.id == broadcast_id,
+            or_(
+                Broadcast.status == "scheduled",
+                (Broadcast.status == "sending") & open_rows(Broadcast.id),
+            ),
+        )
         .values(status="cancelled", cancelled_at=now)
+        .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:
+        await settle(db, broadcast, now)
         raise api_error(409, "broadcast_finished", texts, "broadcast_finished")
     stopped = await cancel_pending_rows(db, broadcast_id)
     await audit(db, principal.actor, "broadcast_cancel", "broadcast", broadcast_id, stopped=stopped)

@@ -13,13 +13,13 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.console import broadcasts, claims, classes, handoffs, home, outbox, signin, trainee_chats
-from bot.console.page import JINJA_KEY
+from bot.console import broadcasts, claims, classes, handoffs, home, imports, outbox, signin, trainee_chats
+from bot.console.page import JINJA_KEY, console_not_found
 from bot.identity import strip_bidi
 
 HERE = Path(__file__).resolve().parent
 # One module per domain, each with its `routes`.
-PAGES = (signin, home, claims, classes, outbox, handoffs, broadcasts, trainee_chats)
+PAGES = (signin, home, claims, classes, imports, outbox, handoffs, broadcasts, trainee_chats)
 
 __all__ = ["setup"]
 
@@ -39,3 +39,5 @@ def setup(app: web.Application) -> None:
     app.router.add_static("/console/static/", HERE / "static", name="console_static")
     for module in PAGES:
         app.add_routes(module.routes)
+    app.middlewares.append(console_not_found)
+    app[imports.JOBS_KEY] = {}

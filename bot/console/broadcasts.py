@@ -13,6 +13,7 @@ from bot.broadcasts import results as res
 from bot.broadcasts import sending as svc
 from bot.console.config import get_config
 from bot.console.page import ID, Page, console_page, labels_of, paging, redirect
+from bot.console.reasons import reason_key
 from bot.errors import ApiError
 from bot.policy.params import get_policy
 from bot.staff.scope import class_scope, institution_scope
@@ -99,8 +100,7 @@ async def create_broadcast(request: web.Request, page: Page) -> web.StreamRespon
         async with services.db.session() as db:
             broadcast = await svc.create_broadcast(db, page.principal, notice, now, services.texts)
     except ApiError as exc:
-        if exc.status == 403:
-            raise
+        # Every refusal (an out-of-scope region code too) keeps what was typed, with the reason.
         values = {k: str(v) for k, v in form.items() if k != "_csrf"}
         return page.render(
             "broadcast_new.html",
@@ -177,7 +177,9 @@ async def _progress_context(request: web.Request, page: Page) -> dict[str, Any]:
     if result not in (None, *res.RESULTS):
         result = None
     async with services.db.session() as db:
-        broadcast = await svc.get_visible(db, page.principal, int(request.match_info["id"]), services.texts)
+        broadcast = await svc.get_visible(
+            db, page.principal, int(request.match_info["id"]), services.texts, services.clock.now()
+        )
         progress = await res.progress(db, broadcast)
         total, rows = await res.deliveries(db, broadcast, result=result, limit=limit, offset=offset)
         described = await _describe(db, labels_of(request), broadcast)
@@ -197,6 +199,8 @@ async def _progress_context(request: web.Request, page: Page) -> dict[str, Any]:
         "final": progress["status"] in ("done", "cancelled") and progress["results"]["queued"] == 0,
         "refresh_ms": get_config().progress_refresh_ms,
         "qs": request.query_string,
+        "request_notice": request.query.get("notice"),
+        "reason": reason_key,
     }
 
 
@@ -218,6 +222,12 @@ async def broadcast_progress(request: web.Request, page: Page) -> web.StreamResp
 async def cancel_broadcast(request: web.Request, page: Page) -> web.StreamResponse:
     services = page.services
     bid = int(request.match_info["id"])
-    async with services.db.session() as db:
-        await svc.cancel(db, page.principal, bid, services.clock.now(), services.texts)
+    try:
+        async with services.db.session() as db:
+            await svc.cancel(db, page.principal, bid, services.clock.now(), services.texts)
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
+        # Everything was delivered meanwhile: the page says so instead of an error page.
+        return redirect(f"/console/broadcasts/{bid}?notice=finished")
     return redirect(f"/console/broadcasts/{bid}")

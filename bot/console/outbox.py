@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.console.page import Page, console_page, paging, redirect
+from bot.console.reasons import reason_key
 from bot.errors import ApiError
 from bot.staff import queries
 
@@ -23,6 +24,8 @@ async def dead_letters(request: web.Request, page: Page) -> web.StreamResponse:
         offset=offset,
         limit=limit,
         requeued=request.query.get("requeued"),
+        reason=reason_key,
+        notice=request.query.get("notice"),
     )
 
 
@@ -33,7 +36,10 @@ async def requeue(request: web.Request, page: Page) -> web.StreamResponse:
     raw = [str(v) for v in form.getall("ids", [])]
     ids = [int(v) for v in raw if v.isdigit() and len(v) < 10]
     services = page.services
-    if not ids or len(ids) != len(raw):
+    if not raw:
+        # Nothing ticked: say so on the same page instead of an error page.
+        return redirect("/console/outbox/dead?notice=nothing_ticked")
+    if len(ids) != len(raw):
         raise ApiError(400, "invalid_ids", services.texts.get("console.errors.invalid_ids"))
     done = await page.scoped(queries.requeue_dead, ids, services.clock.now(), services.texts)
     return redirect(f"/console/outbox/dead?requeued={len(done)}")

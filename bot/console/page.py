@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.auth import Principal, principal_for_token_hash
 from bot.console.config import get_config
@@ -99,6 +100,28 @@ def error_page(request: web.Request, status: int, message: str, principal: Princ
     return aiohttp_jinja2.render_template("error.html", request, context, status=status, app_key=JINJA_KEY)
 
 
+MULTIPART_KEY = web.RequestKey("console_multipart", object)
+
+
+async def _multipart_csrf(request: web.Request) -> str | None:
+    """The `_csrf` field, the first part of a console upload, read without buffering the file.
+
+    Uploads (imports) are larger than the app-wide body limit that
+    `request.post()` enforces, so the form sends `_csrf` first and the handler
+    reads the rest of the stream from `request[MULTIPART_KEY]`.
+    """
+    try:
+        reader = await request.multipart()
+        part = await reader.next()
+        if part is None or getattr(part, "name", None) != "_csrf":
+            return None
+        value = await part.read(decode=False)  # type: ignore[union-attr]
+    except (ValueError, AssertionError, LookupError, HttpProcessingError):  # no boundary, a broken body
+        return None
+    request[MULTIPART_KEY] = reader
+    return bytes(value[:200]).decode("utf-8", "replace")
+
+
 def console_page(*, json: bool = False) -> Callable[[Handler], Callable[[web.Request], Awaitable[Any]]]:
     """Sign-in check, CSRF check on POST, and errors rendered for a person, not a program."""
 
@@ -119,10 +142,9 @@ def console_page(*, json: bool = False) -> Callable[[Handler], Callable[[web.Req
                 return secure(redirect("/console/login"))
             if request.method == "POST":
                 sent = request.headers.get("X-CSRF-Token")
-                if sent is None and request.content_type in (
-                    "application/x-www-form-urlencoded",
-                    "multipart/form-data",
-                ):
+                if sent is None and request.content_type == "multipart/form-data":
+                    sent = await _multipart_csrf(request)
+                elif sent is None and request.content_type == "application/x-www-form-urlencoded":
                     sent = str((await request.post()).get("_csrf", ""))
                 if not csrf_ok(settings, cookie, sent):
                     if json:
@@ -155,3 +177,20 @@ def int_query(request: web.Request, name: str, default: int = 0) -> int:
 
 def paging(request: web.Request) -> tuple[int, int]:
     return get_config().page_size, int_query(request, "offset")
+
+
+@web.middleware
+async def console_not_found(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
+    """An unknown console address is a Chinese page with the menu, not the API's JSON error."""
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+        if not (request.path == "/console" or request.path.startswith("/console/")):
+            raise
+        if request.path.startswith("/console/static/"):
+            raise
+        services = request.app["services"]
+        token_hash = read_cookie(request.app["settings"], request.cookies.get(get_config().cookie_name))
+        principal = await principal_for_token_hash(services, token_hash) if token_hash else None
+        message = labels_of(request)["errors_page"]["page_not_found"]
+        return secure(error_page(request, 404, message, principal))

@@ -47,12 +47,34 @@ async def test_rate_and_sessions_one_can_still_miss(
     clock.set(datetime(2026, 11, 23, 12, 0, tzinfo=LOCAL_TZ))
     await chat.say("我的出勤率")
     text = chat.text
-    assert "已出勤 12/60 课时" in text and "出勤率 20%" in text and "还剩 14 次课" in text
+    # The rate so far counts the sessions held (4 of 6), not the whole course (12 of 60 h = 20 %).
+    assert "已上 6 次课，您出勤 4 次，目前出勤率 66.6%" in text
+    assert "已出勤 12/60 课时（20%）" in text and "还剩 14 次课" in text
     # Best reachable: 12 + 42 = 54 h = 90 % exactly → no more misses for the full subsidy.
     assert "后面每次课都要来，才能保住全额补贴（90%）" in text
     # 70 % = 42 h: 54 − 42 = 12 h → 4 more sessions may be missed.
     assert "还能缺 4 次课，保住考试资格（70%）" in text
     assert "第十五条" in text and "第十四条" in text
+
+
+async def test_a_trainee_who_never_missed_sees_100_percent_so_far(
+    services: Services, chat: ChatDriver, clock: FrozenClock
+) -> None:
+    await _class_with_history(services, chat, {16, 17, 18})
+    # Three sessions held, three attended: 100 % so far, though only 15 % of the course's 60 hours.
+    clock.set(datetime(2026, 11, 18, 12, 0, tzinfo=LOCAL_TZ))
+    await chat.say("我的出勤率")
+    assert "已上 3 次课，您出勤 3 次，目前出勤率 100%" in chat.text
+    assert "已出勤 9/60 课时（15%）" in chat.text and "最高能到 100%" in chat.text
+
+
+async def test_before_the_first_session_there_is_no_rate_yet(
+    services: Services, chat: ChatDriver, clock: FrozenClock
+) -> None:
+    await _class_with_history(services, chat, set())
+    clock.set(datetime(2026, 11, 15, 20, 0, tzinfo=LOCAL_TZ))
+    await chat.say("我的出勤率")
+    assert "还没开始上课，上完第一次课才有出勤率" in chat.text and "出勤率 0%" not in chat.text
 
 
 async def test_rate_after_the_class_ended(services: Services, chat: ChatDriver, clock: FrozenClock) -> None:

@@ -8,14 +8,17 @@ binding compares against (the roster import's data), never shown unmasked (docs/
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
 
+import openpyxl
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from bot.api.spreadsheets import XLSX_TYPE
 from bot.channels import inbox  # noqa: F401 - the channel modules are mounted by the app
 from models import Base, ChatUser
 from tests.channels.conftest import (  # noqa: F401 - fixtures
@@ -109,8 +112,27 @@ async def staff_pages(client: TestClient, world: World) -> list[tuple[str, str]]
     await sign_in(client, ADMIN_TOKEN)
     for path in sorted(paths):
         resp = await client.get(path, headers=auth if path.startswith("/api") else None)
-        seen.append((f"{path} {resp.status}", await resp.text()))
+        seen.append((f"{path} {resp.status}", readable(await resp.read(), resp.content_type)))
+        if path.endswith("/export") or "publicity" in path:  # both forms of a downloadable list
+            for fmt in ("xlsx", "csv"):
+                resp = await client.get(path, params={"format": fmt}, headers=auth)
+                seen.append(
+                    (f"{path}?format={fmt} {resp.status}", readable(await resp.read(), resp.content_type))
+                )
     return seen
+
+
+def readable(body: bytes, content_type: str) -> str:
+    """The text a person would see in a response: an Excel workbook's cells, else the decoded body."""
+    if content_type == XLSX_TYPE:
+        book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+        return "\n".join(
+            str(cell)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+            for cell in row
+        )
+    return body.decode("utf-8-sig", errors="replace")
 
 
 async def test_no_full_number_anywhere_after_binding_on_every_channel(

@@ -102,4 +102,12 @@
   if (form) { previewForm(form); }
   var box = document.getElementById("progress-box");
   if (box) { followProgress(box); }
+  // The claims board: one box ticks every claim on the page.
+  var all = document.getElementById("select-all");
+  if (all) {
+    all.addEventListener("change", function () {
+      var boxes = document.querySelectorAll("#claims input[name=ids]");
+      for (var i = 0; i < boxes.length; i++) { boxes[i].checked = all.checked; }
+    });
+  }
 })();
