@@ -25,6 +25,7 @@ from bot.outbox.channel_state import DispatchStats
 from bot.outbox.claims import free_expired_claims, skip_unpushable
 from bot.outbox.config import ChannelPacing, delivery_config, templates_config
 from bot.outbox.pacing import Pacer
+from bot.outbox.pauses import PauseStore, pause_store
 from bot.outbox.platforms import open_redis, telegram_api, wechat_api, wechat_token_store
 from bot.outbox.runner import ChannelRunner
 from bot.outbox.senders import Sender, TelegramSender, WeChatSender
@@ -54,6 +55,7 @@ class Dispatcher:
         self._stopping = False
         self._background: asyncio.Task[Any] | None = None
         self._redis: Any = None
+        self._pauses: PauseStore | None = None
 
     # -- life cycle -----------------------------------------------------------
     def kick(self) -> None:
@@ -114,6 +116,14 @@ class Dispatcher:
                 )
             self._senders = senders
         return self._senders
+
+    def pauses(self) -> PauseStore:
+        """Where channel pauses (flood limits, quotas) are shared with the other processes."""
+        if self._pauses is None:
+            if self._redis is None:
+                self._redis = open_redis(self.services.settings)
+            self._pauses = pause_store(self.services.db, self.services.clock, self._redis)
+        return self._pauses
 
     def telegram_api(self) -> TelegramApi | None:
         """The Telegram client (shared connection pool), for calls that are not outbox rows."""
