@@ -53,7 +53,8 @@ class ResultHandling(ChannelState):
         self.pacer.pause_all(seconds)
         self.pacer.pause_chat(job.external_id, seconds + flood.chat_extra_seconds)
         await self.d.pauses().pause(self.channel, seconds, "flood")
-        retry_at = self.now() + timedelta(seconds=seconds + flood.chat_extra_seconds)
+        # The row is due when the pause ends; this process keeps its chat waiting a little longer.
+        retry_at = self.now() + timedelta(seconds=seconds)
         await self._break_chat(job, retry_at, str(exc))
         await self._requeue(job, retry_at, str(exc))
 

@@ -328,7 +328,7 @@ class ChannelRunner(ResultHandling):
             paused = self.pacer.paused_for()
             if paused > 0:
                 # A flood limit came back while this send waited for its turn: not into the window.
-                retry_at = self.now() + timedelta(seconds=paused + self.config.flood.chat_extra_seconds)
+                retry_at = self.now() + timedelta(seconds=paused)
                 await self._requeue(job, retry_at, "the channel is paused by a flood limit")
                 return
             now = self.now()
