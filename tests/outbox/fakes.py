@@ -15,6 +15,7 @@ Used by tests/outbox and bench/bench_outbox_soak.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import Counter
@@ -48,6 +49,11 @@ class FloodTelegram(FakeTelegram):
         super().__post_init__()
         self._window_until = 0.0
         self._count = 0
+        self._late: list[float] = []
+
+    def answer_late_next(self, seconds: float) -> None:
+        """The next message is delivered, but the answer comes `seconds` later (after a client timeout)."""
+        self._late.append(seconds)
 
     async def _m_sendMessage(self, payload: dict[str, Any], arrived: float) -> web.Response:
         if arrived < self._window_until:
@@ -64,6 +70,8 @@ class FloodTelegram(FakeTelegram):
             self._window_until = max(self._window_until, arrived + retry_after)
         elif response.status == 200:
             self.arrivals.append(Arrival(time.time(), str(payload["chat_id"]), str(payload["text"])))
+            if self._late:
+                await asyncio.sleep(self._late.pop(0))
         return response
 
     def max_per_second(self) -> int:
@@ -92,6 +100,11 @@ class ClockedWeChat(FakeWeChat):
         super().__post_init__()
         self._expiry: dict[str, datetime] = {}
         self._client_ids: set[tuple[str, str]] = set()
+        self._late: list[float] = []
+
+    def answer_late_next(self, seconds: float) -> None:
+        """The next template is delivered, but the answer comes `seconds` later."""
+        self._late.append(seconds)
 
     def _issue(self) -> str:
         token = f"TOKEN-{next(self._counter)}"
@@ -140,8 +153,11 @@ class ClockedWeChat(FakeWeChat):
             self.deduplicated += 1
             return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": 0})
         response = await super()._template_send(request)
-        if client_id and json.loads(response.body).get("errcode") == 0:  # type: ignore[arg-type]
-            self._client_ids.add((str(sent.get("touser")), str(client_id)))
+        if json.loads(response.body).get("errcode") == 0:  # type: ignore[arg-type]
+            if client_id:
+                self._client_ids.add((str(sent.get("touser")), str(client_id)))
+            if self._late:
+                await asyncio.sleep(self._late.pop(0))
         return response
 
     def forced(self) -> int:
