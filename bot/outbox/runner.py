@@ -24,7 +24,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.outbox.channel_state import DispatchStats, Slot
-from bot.outbox.claims import claim_lanes, load_jobs, renew_claims
+from bot.outbox.claims import claim_lanes, free_expired_claims, load_jobs, renew_claims
 from bot.outbox.errors import (
     OutcomeUnknown,
     QuotaExceeded,
@@ -291,6 +291,11 @@ class ChannelRunner(ResultHandling):
                 elif job.lease_until != LOST:
                     job.lease_until = LOST
                     log.warning("outbox %s: row %s was claimed by another holder", self.channel, job.id)
+        # Rows of a holder that died mid-run come back now, not at this process's next run.
+        async with db.session() as s:
+            freed = await free_expired_claims(s, self.now())
+        if freed:
+            log.warning("outbox %s: %d rows of a stopped dispatcher are due again", self.channel, freed)
         # A pause another process was told about (a flood limit) holds here too.
         until_paused = await self.d.pauses().paused_until(self.channel)
         if until_paused is not None:
