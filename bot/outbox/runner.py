@@ -117,7 +117,8 @@ class ChannelRunner(ResultHandling):
                 continue
             choice = self._choose()
             if choice is None:
-                continue  # only stale slots were left; they are gone now
+                self._reslot()  # only stale slots were left: give every queued chat a slot again
+                continue
             if isinstance(choice, float):
                 wait = choice - self.loop.time()
                 await self.d.wait_for_wake(min(max(wait, 0.0), MAX_WAIT_SLICE))
@@ -175,6 +176,12 @@ class ChannelRunner(ResultHandling):
         if ready[0][0] == "reply":
             return ready[0]
         return min(ready, key=lambda r: (max(self.lane_pass[r[0]], self.vtime), LANE_RANK[r[0]]))
+
+    def _reslot(self) -> None:
+        for chat, queue in self.queues.items():
+            heapq.heappush(
+                self.heaps[queue[0].lane], Slot(self.pacer.chat_ready_at(chat), self._next_seq(), chat)
+            )
 
     def _advance(self, lane: str) -> None:
         weight = self.config.lanes.weight(lane)
@@ -334,7 +341,9 @@ class ChannelRunner(ResultHandling):
             if paused > 0:
                 # A flood limit came back while this send waited for its turn: not into the window.
                 retry_at = self.now() + timedelta(seconds=paused)
-                await self._requeue(job, retry_at, "the channel is paused by a flood limit")
+                reason = "the channel is paused by a flood limit"
+                await self._break_chat(job, retry_at, reason)
+                await self._requeue(job, retry_at, reason)
                 return
             now = self.now()
             try:
