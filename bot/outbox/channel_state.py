@@ -112,6 +112,10 @@ class ChannelState:
         if queue is None:
             queue = self.queues[chat] = deque()
             heapq.heappush(self.heaps[job.lane], Slot(self.pacer.chat_ready_at(chat), job.seq, chat))
+        elif job.lane == "reply":
+            # A reply behind this chat's queued notices: the chat's next slot is taken with the
+            # replies' priority (the chat's order stays as it was; only its turn comes sooner).
+            heapq.heappush(self.heaps["reply"], Slot(self.pacer.chat_ready_at(chat), job.seq, chat))
         queue.append(job)
         self.lane_queued[job.lane] += 1
 

@@ -24,7 +24,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.outbox.channel_state import DispatchStats, Slot
-from bot.outbox.claims import claim_lanes, free_expired_claims, load_jobs, renew_claims
+from bot.outbox.claims import claim_lanes, free_expired_claims, load_jobs, release_claims, renew_claims
 from bot.outbox.errors import (
     OutcomeUnknown,
     QuotaExceeded,
@@ -137,6 +137,7 @@ class ChannelRunner(ResultHandling):
             else:
                 del self.queues[slot.chat]
             if not self._claim_holds(job):
+                self._give_back(job)
                 continue
             self._advance(job.lane)
             self.pacer.take(slot.chat, scheduled=ready)
@@ -176,6 +177,17 @@ class ChannelRunner(ResultHandling):
         if ready[0][0] == "reply":
             return ready[0]
         return min(ready, key=lambda r: (max(self.lane_pass[r[0]], self.vtime), LANE_RANK[r[0]]))
+
+    def _give_back(self, job: Job) -> None:
+        """A row not sent because its claim may lapse goes back at once (if it is still ours)."""
+
+        async def release() -> None:
+            async with self.services.db.session() as db:
+                await release_claims(db, [job], None)
+
+        task = self.loop.create_task(release())
+        self.in_flight.add(task)
+        task.add_done_callback(self._done)
 
     def _reslot(self) -> None:
         for chat, queue in self.queues.items():
@@ -292,10 +304,12 @@ class ChannelRunner(ResultHandling):
             until = self.now() + timedelta(seconds=dispatcher.claim_lease_seconds)
             async with db.session() as s:
                 kept = await renew_claims(s, jobs, until)
+            queued = {job.id for queue in self.queues.values() for job in queue}
             for job in jobs:
                 if job.id in kept:
                     job.lease_until = max(job.lease_until, started + dispatcher.claim_lease_seconds)
-                elif job.lease_until != LOST:
+                elif job.id in queued and job.lease_until != LOST:
+                    # (A row on the wire may just have had its result written: that is no loss.)
                     job.lease_until = LOST
                     log.warning("outbox %s: row %s was claimed by another holder", self.channel, job.id)
         # Rows of a holder that died mid-run come back now, not at this process's next run.

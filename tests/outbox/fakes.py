@@ -43,6 +43,7 @@ class FloodTelegram(FakeTelegram):
     announce_retry_after: int = 2
     arrivals: list[Arrival] = field(default_factory=list)
     announced: int = 0
+    windows: list[tuple[float, float]] = field(default_factory=list)  # announced (wall start, end)
     window_calls: int = 0  # calls that arrived while a 429's retry_after was still running
 
     def __post_init__(self) -> None:
@@ -62,6 +63,7 @@ class FloodTelegram(FakeTelegram):
         if self.announce_every and self._count % self.announce_every == 0:
             self.announced += 1
             self._window_until = max(self._window_until, arrived + self.announce_retry_after)
+            self.windows.append((time.time(), time.time() + self.announce_retry_after))
             retry = self.announce_retry_after
             return _error(429, f"Too Many Requests: retry after {retry}", retry)
         response = await super()._m_sendMessage(payload, arrived)
