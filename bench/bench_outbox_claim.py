@@ -64,11 +64,9 @@ async def time_claim(db: Database, statement: Any, repeat: int) -> tuple[float, 
     return statistics.median(times), claimed
 
 
-async def claim_scaling(args: argparse.Namespace, base_url: str) -> None:
-    sizes = sorted(
-        {int(s) for s in args.claim_sizes.split(",")} | {int(s) for s in args.old_claim_sizes.split(",")}
-    )
-    old_sizes = {int(s) for s in args.old_claim_sizes.split(",")}
+async def claim_scaling(new_sizes: str, old_sizes_text: str, base_url: str) -> None:
+    old_sizes = {int(s) for s in old_sizes_text.split(",") if s}
+    sizes = sorted({int(s) for s in new_sizes.split(",") if s} | old_sizes)
     scratch = Scratch(base_url)
     db = await scratch.create()
     try:
@@ -96,7 +94,7 @@ async def claim_scaling(args: argparse.Namespace, base_url: str) -> None:
                 )
             have = size
             async with db.engine.connect() as conn:
-                await conn.execute(text("ANALYZE outbox"))
+                await conn.execute(text("ANALYZE outbox, chat_users"))
                 await conn.commit()
             new = claim_statement(
                 "postgresql",
