@@ -35,7 +35,7 @@ async def test_a_timed_out_send_waits_long_then_is_tried_once_more(
     (user,) = await make_users(services, "telegram", 1)
     await add(services, [row_values(user, "notice", "reminder", clock.now())])
     fake_telegram.answer_late_next(0.8)  # Telegram takes the message but answers after the client gave up
-    stats = await get_dispatcher(services).run(budget=5)
+    stats = await get_dispatcher(services).run(budget=15)
     await asyncio.sleep(1.0)
     row = await only_row(services)
     wait = get_dispatcher(services).config.retry.unknown_retry_seconds
@@ -48,7 +48,7 @@ async def test_a_timed_out_send_waits_long_then_is_tried_once_more(
     # ... once more after the long delay; a second unknown is a dead letter staff can look at.
     clock.advance(timedelta(seconds=wait))
     fake_telegram.answer_late_next(0.8)
-    await get_dispatcher(services).run(budget=5)
+    await get_dispatcher(services).run(budget=15)
     row = await only_row(services)
     assert row.status == "dead" and "unknown twice" in (row.last_error or "")
     assert row.unknown_outcomes == 1 and row.attempts == 2
@@ -71,10 +71,10 @@ async def test_a_template_retried_after_a_timeout_carries_the_rows_id_and_arrive
             .values(last_inbound_at=clock.now() - timedelta(days=5))
         )
     fake_wechat.answer_late_next(0.8)
-    await get_dispatcher(services).run(budget=5)
+    await get_dispatcher(services).run(budget=15)
     await asyncio.sleep(1.0)
     clock.advance(timedelta(seconds=get_dispatcher(services).config.retry.unknown_retry_seconds))
-    await get_dispatcher(services).run(budget=5)
+    await get_dispatcher(services).run(budget=15)
     assert (await only_row(services)).status == "sent"
     assert [t["client_msg_id"] for t in fake_wechat.templates] == [f"outbox-{(await only_row(services)).id}"]
     assert fake_wechat.deduplicated == 1  # the retry reached WeChat and was recognised
