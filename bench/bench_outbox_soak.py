@@ -276,6 +276,11 @@ async def scenario(processes: int, args: argparse.Namespace, base_url: str) -> d
                     return
                 await asyncio.sleep(0.5)
 
+        booted = time.monotonic() + 120
+        while delivered() == 0:  # replies start once the workers are up (their start-up is not latency)
+            if time.monotonic() > booted:
+                raise TimeoutError("soak: the workers sent nothing")
+            await asyncio.sleep(0.05)
         reply_task = asyncio.create_task(replies())
         watch_task = asyncio.create_task(watch_broadcast())
         deadline = time.monotonic() + 60 + total / 15
