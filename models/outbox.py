@@ -29,6 +29,9 @@ OUTBOX_KINDS = (
     "security_notice",  # a trainee told that a new chat bound to them (issue 12)
 )
 BROADCAST_STATUSES = ("scheduled", "sending", "done", "cancelled")
+# Delivery lanes, most urgent first (see `bot.outbox.lanes`): a person waiting for an
+# answer, then reminders and notices about one person, then broadcasts.
+OUTBOX_LANES = ("reply", "reminder", "broadcast")
 
 
 class OutboxMessage(Base):
@@ -36,7 +39,8 @@ class OutboxMessage(Base):
 
     `status` (what producers and the staff console read):
       pending    waiting for `due_at` (also after a transient error: `due_at` is the retry time)
-      sending    claimed by a dispatcher until `locked_until` (a crash frees it then)
+      sending    claimed by a dispatcher until `locked_until` (a crash frees it then), under
+                 `lease_token`: only that claim may write the row's result (the fence)
       sent       delivered; `delivery` says how ("message" or "template"), `sent_at` when
       skipped    deliberately not sent; `delivery` says why: "outside_window" (WeChat's
                  48 hours passed and the row has no template), "unreachable" (unsubscribed,
@@ -45,6 +49,11 @@ class OutboxMessage(Base):
       failed     the platform refused it for good (a bad request); `last_error` says why
       dead       transient errors `outbox.max_attempts` times in a row; staff may requeue
       cancelled  withdrawn before sending (a cancelled broadcast)
+    `delivery` "unknown" on a `pending` row: the last send timed out after the request
+    was written, so it may have arrived; it is tried once more after a longer delay
+    (`unknown_outcomes` counts these), and goes `dead` if that one is unknown too.
+    `lane` decides the order of sending (`OUTBOX_LANES`); `claim_epoch` counts the
+    claims of the row (a reclaim after a crashed holder is a new epoch).
     `last_error` keeps the platform's last complaint, also on rows that later succeeded
     with a fallback. Rows of kind "reply" are already in the transcript (the engine
     wrote them); every other kind is added to it (`Message`, direction "out") when sent.
@@ -55,11 +64,12 @@ class OutboxMessage(Base):
         CheckConstraint(f"status IN {OUTBOX_STATUSES}", name="status"),
         CheckConstraint(f"kind IN {OUTBOX_KINDS}", name="kind"),
         CheckConstraint("attempts >= 0", name="attempts"),
+        CheckConstraint(f"lane IN {OUTBOX_LANES}", name="lane"),
         # The dispatcher's query: due rows by time. Keeping it on an index keeps
         # the cost per tick flat as sent rows pile up.
         Index("ix_outbox_due", "status", "due_at", "id"),
-        # Replies jump the queue (a user waiting for an answer behind a broadcast).
-        Index("ix_outbox_kind_due", "status", "kind", "due_at", "id"),
+        # The claim walks one lane at a time: replies before reminders before broadcasts.
+        Index("ix_outbox_lane_due", "status", "lane", "due_at", "id"),
         Index("ix_outbox_user", "chat_user_id"),
         Index("ix_outbox_broadcast", "broadcast_id", "status"),
     )
@@ -68,6 +78,7 @@ class OutboxMessage(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     chat_user_id: Mapped[int] = mapped_column(ForeignKey("chat_users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(24))
+    lane: Mapped[str] = mapped_column(String(12), default="reminder", server_default="reminder")
     text: Mapped[str] = mapped_column(Text)
     choices: Mapped[list[str]] = mapped_column(default=list)
     # Data for a WeChat template message when the 48-hour window is closed:
@@ -83,6 +94,9 @@ class OutboxMessage(Base):
     # Past this moment the message is useless (a check-in reminder after class): skipped, not sent.
     expires_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    claim_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unknown_outcomes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sent_at: Mapped[datetime | None]
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

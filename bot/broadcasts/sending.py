@@ -204,6 +204,7 @@ async def fan_out(db: AsyncSession, broadcast_id: int, now: datetime, texts: Tex
         "delivery",
         "broadcast_id",
         "created_at",
+        "lane",  # bot.outbox.lanes: broadcasts go after replies and reminders
     ]
     # Reachable accounts queue for delivery; those a platform already refused are
     # recorded as unreachable at once, so the results add up to the audience.
@@ -224,6 +225,7 @@ async def fan_out(db: AsyncSession, broadcast_id: int, now: datetime, texts: Tex
         case((reachable, null()), else_=literal("unreachable")),
         literal(broadcast.id),
         literal(now, UTCDateTime()),
+        literal("broadcast"),
     )
     await db.execute(
         insert(OutboxMessage)

@@ -6,6 +6,12 @@ The dispatcher (`bot.outbox.dispatcher`) sends due rows at each platform's
 pace; `kick` asks it to look now rather than at its next tick. Staff see
 rows in `dead` / `failed` and give them another chance with `requeue`.
 What each `status` and `delivery` means is documented on `OutboxMessage`.
+
+Lanes (`bot.outbox.lanes`): `enqueue(..., lane="reply"|"reminder"|"broadcast")`
+decides who goes first when a channel is busy. By default the lane follows the
+kind: "reply" for replies, "broadcast" for broadcasts, "reminder" for the rest.
+Pass `lane="reply"` for anything a person is waiting for right now (a staff
+member's answer to a trainee, an interactive prompt), whatever its kind.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.outbox.lanes import check_lane, lane_for
 from models import OutboxMessage
 
 if TYPE_CHECKING:
@@ -42,12 +49,14 @@ async def enqueue(
     template: dict[str, Any] | None = None,
     broadcast_id: int | None = None,
     expires_at: datetime | None = None,
+    lane: str | None = None,
 ) -> bool:
     """Add a delivery unless one with this key exists; True when a row was added.
 
     `template` ({"template": "<key in config/wechat_templates.yaml>", "fields": {...}})
     lets WeChat users outside the 48-hour window still be told; `expires_at`
-    drops a message that would be useless late (a reminder after the lesson).
+    drops a message that would be useless late (a reminder after the lesson);
+    `lane` ("reply", "reminder", "broadcast") overrides the kind's default lane.
     """
     insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
     result = await db.execute(
@@ -56,6 +65,7 @@ async def enqueue(
             idempotency_key=key,
             chat_user_id=chat_user_id,
             kind=kind,
+            lane=check_lane(lane) if lane is not None else lane_for(kind),
             text=text,
             choices=list(choices or []),
             template=template,
@@ -88,7 +98,15 @@ async def requeue(db: AsyncSession, ids: Iterable[int], *, now: datetime) -> lis
     result = await db.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(wanted), OutboxMessage.status.in_(REQUEUEABLE))
-        .values(status="pending", attempts=0, due_at=now, locked_until=None, delivery=None)
+        .values(
+            status="pending",
+            attempts=0,
+            due_at=now,
+            locked_until=None,
+            lease_token=None,
+            delivery=None,
+            unknown_outcomes=0,
+        )
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
     )

@@ -4,7 +4,8 @@ Rows of one chat keep their order: each chat has a FIFO of claimed jobs and
 one slot in a heap ordered by when the chat may next be sent to. A chat
 whose send failed is "broken" from that point of the run on: its later jobs
 go back to the database (due no earlier than the failed one) or, when the
-chat is unreachable, are skipped.
+chat is unreachable, are skipped. A chat's slot sits in the heap of the lane
+of its next job (`bot.outbox.lanes`), so the loop can take replies first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.outbox.claims import release_claims
+from bot.outbox.lanes import LANES
 from bot.outbox.senders import Job, Sender
 
 if TYPE_CHECKING:
@@ -31,6 +33,10 @@ class DispatchStats:
     rate_limited: int = 0
     failed: int = 0
     dead: int = 0
+    unknown: int = 0  # sends whose outcome is unknown (timed out after the request was written)
+    discarded: int = 0  # late results of rows whose claim had passed to another holder
+    dropped: int = 0  # claimed rows not sent because the claim could lapse while on the wire
+    claim_seconds: list[float] = field(default_factory=list)  # how long each claim took
 
     def add(self, other: DispatchStats) -> None:
         for name in self.__dataclass_fields__:
@@ -61,9 +67,13 @@ class ChannelState:
         self.pacer = dispatcher.pacer(channel, pacing)
         self.lease_name = f"outbox:{channel}"
         self.queues: dict[str, deque[Job]] = {}
-        self.heap: list[Slot] = []
+        self.heaps: dict[str, list[Slot]] = {lane: [] for lane in LANES}
+        self.lane_queued: dict[str, int] = dict.fromkeys(LANES, 0)
+        # Stride scheduling between reminders and broadcasts: each send advances its lane's pass.
+        self.lane_pass: dict[str, float] = dict.fromkeys(LANES, 0.0)
+        self.vtime = 0.0
         self.in_flight: set[asyncio.Task[None]] = set()
-        self.on_the_wire: set[int] = set()  # ids of rows being sent (their claims are renewed too)
+        self.on_the_wire: dict[int, Job] = {}  # rows being sent (their claims are renewed too)
         self.last_task: dict[str, asyncio.Task[None]] = {}
         # chat -> (seq, retry_at, reason): its jobs claimed before seq must not be sent in this run;
         # they wait until retry_at, or are skipped when retry_at is None (the chat is unreachable).
@@ -75,6 +85,7 @@ class ChannelState:
         self.exhausted = False
         self.loop = asyncio.get_running_loop()
         self.next_claim = 0.0
+        self.next_reply_claim = 0.0
         self.next_renew = 0.0
         self.paused = False
         self.lost_lease = False
@@ -86,7 +97,7 @@ class ChannelState:
 
     @property
     def queued(self) -> int:
-        return sum(len(q) for q in self.queues.values())
+        return sum(self.lane_queued.values())
 
     def now(self) -> datetime:
         return self.services.clock.now()
@@ -100,17 +111,29 @@ class ChannelState:
         queue = self.queues.get(chat)
         if queue is None:
             queue = self.queues[chat] = deque()
-            heapq.heappush(self.heap, Slot(self.pacer.chat_ready_at(chat), job.seq, chat))
+            heapq.heappush(self.heaps[job.lane], Slot(self.pacer.chat_ready_at(chat), job.seq, chat))
+        elif job.lane == "reply":
+            # A reply behind this chat's queued notices: the chat's next slot is taken with the
+            # replies' priority (the chat's order stays as it was; only its turn comes sooner).
+            heapq.heappush(self.heaps["reply"], Slot(self.pacer.chat_ready_at(chat), job.seq, chat))
         queue.append(job)
+        self.lane_queued[job.lane] += 1
+
+    def _pop_queue(self, chat: str) -> list[Job]:
+        """Take a chat's queued jobs out of the run (their slots go stale and are skipped)."""
+        jobs = list(self.queues.pop(chat, ()))
+        for job in jobs:
+            self.lane_queued[job.lane] -= 1
+        return jobs
 
     async def _release_queued(self, chat: str | None = None, not_before: datetime | None = None) -> None:
         """Give claimed, unsent rows back (all, or one chat's) so that nothing waits for a lease to expire."""
         chats = [chat] if chat is not None else list(self.queues)
-        ids = [job.id for c in chats for job in self.queues.pop(c, ())]
-        if not ids:
+        jobs = [job for c in chats for job in self._pop_queue(c)]
+        if not jobs:
             return
         async with self.services.db.session() as db:
-            await release_claims(db, ids, not_before)
+            await release_claims(db, jobs, not_before)
 
     async def _break_chat(self, job: Job, retry_at: datetime, reason: str) -> None:
         self.broken[job.external_id] = (self.seq + 1, retry_at, reason)

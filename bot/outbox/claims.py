@@ -1,19 +1,27 @@
 """Claiming due outbox rows: the only way a row goes from `pending` to `sending`.
 
-One statement per claim: `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING id`.
-On PostgreSQL the inner SELECT takes `FOR UPDATE SKIP LOCKED`, so dispatchers
-in several processes each get different rows and never wait for each other;
-on SQLite the whole UPDATE is atomic (one writer at a time). The inner query
-walks the `(status, due_at)` index (replies: `(status, kind, due_at)`), so its
-cost follows the number of due rows, not the size of the table.
+One statement per claim and lane. On PostgreSQL it is
+`WITH picked AS MATERIALIZED (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) UPDATE … FROM picked`:
+the materialised CTE runs the inner query exactly once, so a claim takes at
+most n rows in time that follows n, not the backlog. (The plain
+`UPDATE … WHERE id IN (SELECT … LIMIT n …)` was planned as a semi-join that
+re-ran the subquery per row: it ignored the LIMIT, claimed every due row and
+grew with the square of the backlog.) Dispatchers in several processes each
+get different rows and never wait for each other. On SQLite the whole UPDATE
+is atomic (one writer at a time). The inner query walks the
+`(status, lane, due_at, id)` index.
 
-A claim is held while the row stays `sending`: every later write of the
-dispatcher (a result, a renewal, a give-back) goes through `update_claimed`,
-the one fence that keeps it from overwriting a row somebody took back.
+Fencing: every claim writes a fresh `lease_token` (and bumps `claim_epoch`);
+every later write of the dispatcher (a result, a renewal, a give-back) goes
+through `update_claimed`, which lands only while the row is `sending` under
+that token. A row whose claim lease ran out is given back by
+`free_expired_claims` and reclaimed under a new token, so the old holder's
+late result matches nothing and is discarded.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,14 +29,15 @@ from typing import Any
 from sqlalchemy import Select, Update, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.outbox.lanes import LANES
 from bot.outbox.senders import Job
 from models import ChatUser, OutboxMessage
 
 PUSH_CHANNELS = ("telegram", "wechat")
 
 
-def due_query(channel: str, now: datetime, limit: int, *, kind: str | None = None) -> Select[tuple[int]]:
-    """The ids of the next due rows of one channel, oldest first (the dispatcher's tick query)."""
+def due_query(channel: str, now: datetime, limit: int, *, lane: str | None = None) -> Select[tuple[int]]:
+    """The ids of the next due rows of one channel (and lane), oldest first (the dispatcher's tick query)."""
     query = (
         select(OutboxMessage.id)
         .join(ChatUser, ChatUser.id == OutboxMessage.chat_user_id)
@@ -36,9 +45,49 @@ def due_query(channel: str, now: datetime, limit: int, *, kind: str | None = Non
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
     )
-    if kind is not None:
-        query = query.where(OutboxMessage.kind == kind)
+    if lane is not None:
+        query = query.where(OutboxMessage.lane == lane)
     return query
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
+
+
+def claim_statement(
+    dialect: str,
+    *,
+    channel: str,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    lane: str | None,
+    token: str,
+) -> Update:
+    """The claim as one UPDATE (see the module docstring for why PostgreSQL's takes a CTE)."""
+    inner = due_query(channel, now, limit, lane=lane)
+    values = {
+        "status": "sending",
+        "locked_until": now + timedelta(seconds=lease_seconds),
+        "lease_token": token,
+        "claim_epoch": OutboxMessage.claim_epoch + 1,
+    }
+    if dialect == "postgresql":
+        picked = (
+            inner.with_for_update(of=OutboxMessage, skip_locked=True)
+            .cte("picked")
+            .prefix_with("MATERIALIZED")
+        )
+        where = [OutboxMessage.id == picked.c.id]
+    else:
+        where = [OutboxMessage.id.in_(inner.scalar_subquery()), OutboxMessage.status == "pending"]
+    return (
+        update(OutboxMessage)
+        .where(*where)
+        .values(**values)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def claim_due(
@@ -48,31 +97,36 @@ async def claim_due(
     now: datetime,
     limit: int,
     lease_seconds: float,
-    kind: str | None = None,
+    lane: str | None = None,
+    token: str | None = None,
 ) -> list[int]:
-    """Mark up to `limit` due rows `sending` until now + lease and return their ids."""
-    inner = due_query(channel, now, limit, kind=kind)
-    if db.bind.dialect.name == "postgresql":
-        inner = inner.with_for_update(of=OutboxMessage, skip_locked=True)
-    result = await db.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(inner.scalar_subquery()), OutboxMessage.status == "pending")
-        .values(status="sending", locked_until=now + timedelta(seconds=lease_seconds))
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)
+    """Mark up to `limit` due rows `sending` until now + lease under a new token; their ids."""
+    if limit <= 0:
+        return []
+    statement = claim_statement(
+        db.bind.dialect.name,
+        channel=channel,
+        now=now,
+        limit=limit,
+        lease_seconds=lease_seconds,
+        lane=lane,
+        token=token or new_token(),
     )
-    return sorted(result.scalars())
+    return sorted((await db.execute(statement)).scalars())
 
 
-async def claim_batch(
-    db: AsyncSession, *, channel: str, now: datetime, want: int, lease_seconds: float
+async def claim_lanes(
+    db: AsyncSession, *, channel: str, now: datetime, wants: dict[str, int], lease_seconds: float
 ) -> list[int]:
-    """Up to `want` due rows of one channel, replies first: a waiting person goes before a broadcast."""
-    ids = await claim_due(db, channel=channel, now=now, limit=want, lease_seconds=lease_seconds, kind="reply")
-    if len(ids) < want:
-        ids += await claim_due(
-            db, channel=channel, now=now, limit=want - len(ids), lease_seconds=lease_seconds
-        )
+    """Up to `wants[lane]` due rows of each lane, the most urgent lane first, under one token."""
+    token = new_token()
+    ids: list[int] = []
+    for lane in LANES:
+        want = wants.get(lane, 0)
+        if want > 0:
+            ids += await claim_due(
+                db, channel=channel, now=now, limit=want, lease_seconds=lease_seconds, lane=lane, token=token
+            )
     return ids
 
 
@@ -88,6 +142,11 @@ async def load_jobs(db: AsyncSession, ids: list[int], next_seq: Callable[[], int
             OutboxMessage.choices,
             OutboxMessage.template,
             OutboxMessage.attempts,
+            OutboxMessage.lane,
+            OutboxMessage.lease_token,
+            OutboxMessage.claim_epoch,
+            OutboxMessage.delivery,
+            OutboxMessage.unknown_outcomes,
             OutboxMessage.due_at,
             OutboxMessage.expires_at,
             ChatUser.id.label("user_id"),
@@ -98,7 +157,7 @@ async def load_jobs(db: AsyncSession, ids: list[int], next_seq: Callable[[], int
         )
         .join(ChatUser, ChatUser.id == OutboxMessage.chat_user_id)
         .where(OutboxMessage.id.in_(ids))
-        .order_by(OutboxMessage.kind != "reply", OutboxMessage.due_at, OutboxMessage.id)
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
     )
     return [
         Job(
@@ -109,6 +168,11 @@ async def load_jobs(db: AsyncSession, ids: list[int], next_seq: Callable[[], int
             choices=list(row.choices or []),
             template=row.template,
             attempts=row.attempts,
+            lane=row.lane,
+            token=row.lease_token or "",
+            epoch=row.claim_epoch,
+            unknown_before=row.delivery == "unknown",
+            unknown_outcomes=row.unknown_outcomes,
             due_at=row.due_at,
             expires_at=row.expires_at,
             chat_user_id=row.user_id,
@@ -122,38 +186,59 @@ async def load_jobs(db: AsyncSession, ids: list[int], next_seq: Callable[[], int
     ]
 
 
-def update_claimed(ids: Iterable[int], **values: Any) -> Update:
-    """An UPDATE of rows only while they are still claimed (`sending`): the fence of every later write."""
+def update_claimed(ids: Iterable[int], token: str, **values: Any) -> Update:
+    """An UPDATE of rows only while they are claimed under `token`: the fence of every later write."""
     return (
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "sending")
+        .where(
+            OutboxMessage.id.in_(list(ids)),
+            OutboxMessage.status == "sending",
+            OutboxMessage.lease_token == token,
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )
 
 
-async def renew_claims(db: AsyncSession, ids: list[int], until: datetime) -> None:
-    """Keep queued and on-the-wire rows claimed, so no other dispatcher frees them mid-send."""
-    await db.execute(update_claimed(ids, locked_until=until))
+def by_token(jobs: Iterable[Job]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for job in jobs:
+        groups.setdefault(job.token, []).append(job.id)
+    return groups
 
 
-async def release_claims(db: AsyncSession, ids: list[int], not_before: datetime | None = None) -> None:
+async def renew_claims(db: AsyncSession, jobs: Iterable[Job], until: datetime) -> set[int]:
+    """Keep queued and on-the-wire rows claimed, so no other dispatcher frees them; the ids still ours."""
+    kept: set[int] = set()
+    for token, ids in by_token(jobs).items():
+        result = await db.execute(update_claimed(ids, token, locked_until=until).returning(OutboxMessage.id))
+        kept.update(result.scalars())
+    return kept
+
+
+async def release_claims(db: AsyncSession, jobs: Iterable[Job], not_before: datetime | None = None) -> None:
     """Give claimed, unsent rows back to `pending`, due no earlier than `not_before` when given."""
-    values: dict[str, Any] = {"status": "pending", "locked_until": None}
+    values: dict[str, Any] = {"status": "pending", "locked_until": None, "lease_token": None}
     if not_before is not None:
         # Later rows of a chat wait for its failed one, so the chat sees them in order.
         bound = literal(not_before, OutboxMessage.__table__.c.due_at.type)
         larger = func.greatest if db.bind.dialect.name == "postgresql" else func.max
         values["due_at"] = larger(OutboxMessage.due_at, bound)
-    await db.execute(update_claimed(ids, **values))
+    for token, ids in by_token(jobs).items():
+        await db.execute(update_claimed(ids, token, **values))
 
 
 async def free_expired_claims(db: AsyncSession, now: datetime) -> int:
-    """Rows whose dispatcher died mid-send go back to `pending` (at-least-once, never lost)."""
+    """Rows whose dispatcher died mid-send go back to `pending` (at-least-once, never lost).
+
+    Only rows whose lease ran out: a live holder renews its claims well before
+    that. Clearing the token fences the old holder off: if it was only slow,
+    its late result matches nothing and is discarded.
+    """
     result = await db.execute(
         update(OutboxMessage)
         .where(OutboxMessage.status == "sending", OutboxMessage.locked_until < now)
-        .values(status="pending", locked_until=None)
+        .values(status="pending", locked_until=None, lease_token=None)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 from datetime import date
@@ -79,6 +80,7 @@ async def run_dispatcher(settings: Settings, *, until_idle: bool = False) -> int
         loop.add_signal_handler(sig, stop.set)
     interval = dispatcher.config.dispatcher.interval_seconds
     log.info("outbox dispatcher %s started", dispatcher.holder)
+    work: asyncio.Future[Any] | None = None
     try:
         while not stop.is_set():
             work = asyncio.ensure_future(dispatcher.run(until_idle=until_idle))
@@ -88,6 +90,10 @@ async def run_dispatcher(settings: Settings, *, until_idle: bool = False) -> int
             if stop.is_set():
                 break
             stats = work.result()
+            _log_run(stats)
+            work = None  # logged
+            if not until_idle and (stats.sent or stats.retried):
+                continue  # a busy channel: straight into the next run, no gap in the pace
             if (
                 until_idle
                 and not (stats.sent or stats.retried or stats.rate_limited)
@@ -100,9 +106,20 @@ async def run_dispatcher(settings: Settings, *, until_idle: bool = False) -> int
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         await dispatcher.stop()
+        if work is not None and work.done() and not work.cancelled() and work.exception() is None:
+            _log_run(work.result())
         await db.dispose()
     log.info("outbox dispatcher %s stopped", dispatcher.holder)
     return 0
+
+
+def _log_run(stats: Any) -> None:
+    """One line per run for operators and the soak bench: what went out and how long claims took."""
+    if not (stats.sent or stats.claim_seconds):
+        return
+    summary = {name: getattr(stats, name) for name in stats.__dataclass_fields__ if name != "claim_seconds"}
+    summary["claim_ms"] = [round(seconds * 1000, 1) for seconds in stats.claim_seconds]
+    log.info("outbox run stats %s", json.dumps(summary))
 
 
 async def _due(services: Services) -> bool:

@@ -35,8 +35,29 @@ class DispatcherConfig(StrictModel):
         return self
 
 
+class LanesConfig(StrictModel):
+    reply_queue: int = Field(ge=1)
+    reminder_queue: int = Field(ge=1)
+    broadcast_queue: int = Field(ge=1)
+    reminder_weight: float = Field(gt=0)
+    broadcast_weight: float = Field(gt=0)
+    reply_poll_seconds: float = Field(gt=0)
+
+    def queue(self, lane: str) -> int:
+        return int(getattr(self, f"{lane}_queue"))
+
+    def weight(self, lane: str) -> float:
+        return float(getattr(self, f"{lane}_weight", 0.0))
+
+
+class FloodConfig(StrictModel):
+    chat_extra_seconds: float = Field(ge=0)
+    max_pause_seconds: float = Field(gt=0)
+
+
 class RetryConfig(StrictModel):
     max_attempts: int = Field(ge=1)
+    unknown_retry_seconds: float = Field(gt=0)
     base_seconds: float = Field(gt=0)
     factor: float = Field(ge=1)
     max_seconds: float = Field(gt=0)
@@ -75,6 +96,8 @@ class InboxConfig(StrictModel):
 
 class DeliveryConfig(StrictModel):
     dispatcher: DispatcherConfig
+    lanes: LanesConfig
+    flood: FloodConfig
     retry: RetryConfig
     channels: ChannelsConfig
     inbox: InboxConfig

@@ -1,13 +1,16 @@
 """The outbox dispatcher: claims due rows and sends them at each platform's pace.
 
 One `Dispatcher` per process starts a `ChannelRunner` (`bot.outbox.runner`)
-per channel whose credentials are set. A runner claims small batches
-(replies first, `bot.outbox.claims`), orders them per chat, and starts each
-send at its slot: an overall rate per channel and a minimum spacing per chat
-(`bot.outbox.pacing`). Every result is written as soon as it is known, in its
-own transaction (`bot.outbox.results`), so a crash loses nothing (claimed
-rows come back when their claim lease runs out) and repeats at most the sends
-that were on the wire. Rows of one chat keep their order: after a failure
+per channel whose credentials are set. A runner claims small batches per
+lane (replies, reminders, broadcasts: `bot.outbox.lanes`, `bot.outbox.claims`),
+orders them per chat, and starts each send at its slot: an overall rate per
+channel and a minimum spacing per chat (`bot.outbox.pacing`); a flood limit
+pauses the channel in every process (`bot.outbox.pauses`). Each claim carries
+a lease token, and only its holder's results land (the fence). Every
+result is written as soon as it is known, in its own transaction
+(`bot.outbox.results`), so a crash loses nothing (claimed rows come back
+when their claim lease runs out) and repeats at most the sends that were on
+the wire. Rows of one chat keep their order: after a failure
 the chat's later rows wait too.
 """
 
@@ -25,6 +28,7 @@ from bot.outbox.channel_state import DispatchStats
 from bot.outbox.claims import free_expired_claims, skip_unpushable
 from bot.outbox.config import ChannelPacing, delivery_config, templates_config
 from bot.outbox.pacing import Pacer
+from bot.outbox.pauses import PauseStore, pause_store
 from bot.outbox.platforms import open_redis, telegram_api, wechat_api, wechat_token_store
 from bot.outbox.runner import ChannelRunner
 from bot.outbox.senders import Sender, TelegramSender, WeChatSender
@@ -54,6 +58,7 @@ class Dispatcher:
         self._stopping = False
         self._background: asyncio.Task[Any] | None = None
         self._redis: Any = None
+        self._pauses: PauseStore | None = None
 
     # -- life cycle -----------------------------------------------------------
     def kick(self) -> None:
@@ -114,6 +119,14 @@ class Dispatcher:
                 )
             self._senders = senders
         return self._senders
+
+    def pauses(self) -> PauseStore:
+        """Where channel pauses (flood limits, quotas) are shared with the other processes."""
+        if self._pauses is None:
+            if self._redis is None:
+                self._redis = open_redis(self.services.settings)
+            self._pauses = pause_store(self.services.db, self.services.clock, self._redis)
+        return self._pauses
 
     def telegram_api(self) -> TelegramApi | None:
         """The Telegram client (shared connection pool), for calls that are not outbox rows."""

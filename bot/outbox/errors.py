@@ -38,3 +38,18 @@ class QuotaExceeded(SendError):
 
 class Rejected(SendError):
     """The platform refuses this message for good (bad request): retrying would not help."""
+
+
+class OutcomeUnknown(SendError):
+    """The request was written but no answer came in time: the platform may have delivered it.
+
+    Not retried at once (that is how a slow answer became a duplicate): the row
+    waits `retry.unknown_retry_seconds`, is tried once more, and is counted.
+    """
+
+
+def connect_failed(exc: BaseException) -> bool:
+    """Whether a client error happened before the request was written (safe to retry)."""
+    import aiohttp
+
+    return isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError)

@@ -1,7 +1,7 @@
 """Pace of one channel: an overall rate and a minimum spacing per chat, in monotonic time.
 
 The dispatcher asks when a chat may next be sent to and records each send;
-a 429 pauses one chat, a quota error the whole channel. Only the process
+a 429 or a quota error pauses the whole channel (and the 429's chat longer). Only the process
 holding the channel's lease sends, so this in-memory state is the global pace.
 """
 
@@ -24,6 +24,7 @@ class Pacer:
         self.now = now
         self._next_global = 0.0
         self._next_chat: dict[str, float] = {}
+        self._paused_until = 0.0
 
     def chat_ready_at(self, chat: str) -> float:
         return self._next_chat.get(chat, 0.0)
@@ -51,7 +52,14 @@ class Pacer:
         self._next_chat[chat] = max(self.chat_ready_at(chat), self.now() + seconds)
 
     def pause_all(self, seconds: float) -> None:
-        self._next_global = max(self._next_global, self.now() + seconds)
+        """A flood limit or a quota: no send starts on the channel for `seconds`."""
+        until = self.now() + seconds
+        self._next_global = max(self._next_global, until)
+        self._paused_until = max(self._paused_until, until)
+
+    def paused_for(self) -> float:
+        """Seconds left of a pause (0 when none): a send that was waiting must not start inside it."""
+        return max(0.0, self._paused_until - self.now())
 
     def _forget(self, now: float) -> None:
         self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}

@@ -1,19 +1,23 @@
 """What happens to a row once its send is over: one write, in its own transaction, as soon as known.
 
 - success: `sent` (+ transcript, except replies the engine already recorded);
-- 429 / retry_after: `pending` again at now + retry_after, the chat paused;
+- 429 / retry_after: `pending` again after the wait; the whole channel paused that
+  long in every process (`bot.outbox.pauses`), the chat a little longer;
+- outcome unknown (timed out after the request was written): `pending` with
+  `delivery` "unknown" after `retry.unknown_retry_seconds`, `dead` when unknown twice;
 - blocked / unsubscribed: `skipped` "unreachable", the chat user marked unreachable;
 - transient errors: `pending` at now + exponential backoff with jitter, `dead` after N;
 - WeChat quota (45009): `pending` after the quota backoff, the channel paused, an alert logged;
 - a bad request: `failed`.
-Every write is fenced by `update_claimed`: it lands only while the row is still ours.
+Every write is fenced by `update_claimed`: it lands only while the row is still
+claimed under this job's token. A write that matches nothing is a late result of
+a claim that lapsed and passed to another holder: it is discarded and logged.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,8 +27,7 @@ from bot.ops import metrics
 from bot.outbox.channel_state import ChannelState
 from bot.outbox.claims import update_claimed
 from bot.outbox.config import DeliveryConfig
-from bot.outbox.errors import QuotaExceeded, RateLimited, SendError, Unreachable
-from bot.outbox.leases import acquire_lease
+from bot.outbox.errors import OutcomeUnknown, QuotaExceeded, RateLimited, SendError, Unreachable
 from bot.outbox.senders import Job
 from models import ChatUser, Message
 
@@ -44,13 +47,40 @@ class ResultHandling(ChannelState):
 
     async def _rate_limited(self, job: Job, exc: RateLimited) -> None:
         self.stats.rate_limited += 1
-        metrics.retry_after(self.channel, exc.retry_after)
-        log.warning("outbox %s: rate limited (%s); waiting %.1fs", self.channel, exc, exc.retry_after)
-        self.pacer.pause_chat(job.external_id, exc.retry_after)
-        self.pacer.pause_all(min(exc.retry_after, 1.0))
-        retry_at = self.now() + timedelta(seconds=exc.retry_after)
+        flood = self.config.flood
+        seconds = min(exc.retry_after, flood.max_pause_seconds)
+        metrics.retry_after(self.channel, seconds)
+        log.warning("outbox %s: rate limited (%s); pausing the channel %.1fs", self.channel, exc, seconds)
+        # The limit is the bot's, not the chat's: nothing goes out on this channel until it passes.
+        self.pacer.pause_all(seconds)
+        self.pacer.pause_chat(job.external_id, seconds + flood.chat_extra_seconds)
+        await self.d.pauses().pause(self.channel, seconds, "flood")
+        # The row is due when the pause ends; this process keeps its chat waiting a little longer.
+        retry_at = self.now() + timedelta(seconds=seconds)
         await self._break_chat(job, retry_at, str(exc))
         await self._requeue(job, retry_at, str(exc))
+
+    async def _unknown(self, job: Job, exc: OutcomeUnknown) -> None:
+        """Maybe delivered: never again at once; once more after a long delay, then a dead letter."""
+        self.stats.unknown += 1
+        if job.unknown_before:
+            log.error("outbox: row %s: outcome unknown twice, not sent again: %s", job.id, exc)
+            await self._finish(
+                job, "dead", error=f"outcome unknown twice (may have arrived): {exc}", attempt=True
+            )
+            return
+        retry_at = self.now() + timedelta(seconds=self.config.retry.unknown_retry_seconds)
+        log.warning("outbox: row %s: outcome unknown (%s); one more try at %s", job.id, exc, retry_at)
+        await self._break_chat(job, retry_at, str(exc))
+        await self._update(
+            job,
+            status="pending",
+            due_at=retry_at,
+            attempts=job.attempts + 1,
+            delivery="unknown",
+            unknown_outcomes=job.unknown_outcomes + 1,
+            last_error=str(exc)[:2000],
+        )
 
     async def _transient(self, job: Job, exc: SendError) -> None:
         attempts = job.attempts + 1
@@ -68,7 +98,7 @@ class ResultHandling(ChannelState):
         log.info("outbox %s: chat user %s unreachable: %s", self.channel, job.chat_user_id, exc)
         async with self.services.db.session() as db:
             await db.execute(update(ChatUser).where(ChatUser.id == job.chat_user_id).values(reachable=False))
-        for other in self.queues.pop(job.external_id, deque()):
+        for other in self._pop_queue(job.external_id):
             await self._finish(other, "skipped", delivery="unreachable", error=str(exc))
         self.broken[job.external_id] = (self.seq + 1, None, str(exc))
         await self._finish(job, "skipped", delivery="unreachable", error=str(exc), attempt=True)
@@ -81,8 +111,8 @@ class ResultHandling(ChannelState):
             exc,
             seconds,
         )
-        self.paused = True  # this run stops; the pause lease below stops every process's next runs
-        await acquire_lease(self.services.db, self.services.clock, f"pause:{self.channel}", "quota", seconds)
+        self.paused = True  # this run stops; the shared pause stops every process's next runs
+        await self.d.pauses().pause(self.channel, seconds, "quota")
         retry_at = self.now() + timedelta(seconds=seconds)
         await self._release_queued(not_before=retry_at)
         await self._requeue(job, retry_at, str(exc))
@@ -92,8 +122,21 @@ class ResultHandling(ChannelState):
 
     async def _update(self, job: Job, **values: Any) -> None:
         values.setdefault("locked_until", None)
+        values.setdefault("lease_token", None)
         async with self.services.db.session() as db:
-            await db.execute(update_claimed([job.id], **values))
+            result = await db.execute(update_claimed([job.id], job.token, **values))
+        if not result.rowcount:  # type: ignore[attr-defined]
+            self._discard(job, str(values.get("status")))
+
+    def _discard(self, job: Job, outcome: str) -> None:
+        self.stats.discarded += 1
+        log.warning(
+            "outbox %s: late result %r of row %s (claim epoch %d) discarded: claimed by another holder",
+            self.channel,
+            outcome,
+            job.id,
+            job.epoch,
+        )
 
     async def _finish(
         self,
@@ -105,7 +148,7 @@ class ResultHandling(ChannelState):
         attempt: bool = False,
     ) -> None:
         now = self.now()
-        values: dict[str, Any] = {"status": status, "locked_until": None}
+        values: dict[str, Any] = {"status": status, "locked_until": None, "lease_token": None}
         if delivery is not None:
             values["delivery"] = delivery
         if error is not None:
@@ -115,8 +158,9 @@ class ResultHandling(ChannelState):
         if status == "sent":
             values["sent_at"] = now
         async with self.services.db.session() as db:
-            result = await db.execute(update_claimed([job.id], **values))
-            if status == "sent" and job.kind != "reply" and result.rowcount:  # type: ignore[attr-defined]
+            result = await db.execute(update_claimed([job.id], job.token, **values))
+            landed = bool(result.rowcount)  # type: ignore[attr-defined]
+            if status == "sent" and job.kind != "reply" and landed:
                 await db.execute(
                     insert(Message).values(
                         chat_user_id=job.chat_user_id,
@@ -126,6 +170,9 @@ class ResultHandling(ChannelState):
                         created_at=now,
                     )
                 )
+        if not landed:
+            self._discard(job, status)
+            return
         metrics.send(self.channel, delivery if status == "skipped" and delivery == "unreachable" else status)
         counter = {"sent": "sent", "skipped": "skipped", "failed": "failed", "dead": "dead"}.get(status)
         if counter:

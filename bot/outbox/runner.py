@@ -5,6 +5,15 @@ the platform's limit, not a multiple of it). The loop claims small batches
 beside the sends, takes the chat whose slot comes first (an overall rate per
 channel and a minimum spacing per chat, `bot.outbox.pacing`), and starts its
 next job; what a send's result does to the row is `bot.outbox.results`.
+
+Lanes (`bot.outbox.lanes`): each lane has its own heap of chat slots and its
+own budget of claimed rows; replies are claimed every `lanes.reply_poll_seconds`
+and go first whenever their chat may be sent to, reminders and broadcasts
+share the rest of the pace by weight.
+
+Fencing on the sending side: a job is only started while its claim is known
+to outlast the request (`Job.lease_until`, moved on by every renewal); a row
+whose renewal matched nothing belongs to another holder now and is dropped.
 """
 
 from __future__ import annotations
@@ -15,17 +24,26 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.outbox.channel_state import DispatchStats, Slot
-from bot.outbox.claims import claim_batch, load_jobs, renew_claims
-from bot.outbox.errors import QuotaExceeded, RateLimited, Rejected, SendError, Transient, Unreachable
+from bot.outbox.claims import claim_lanes, free_expired_claims, load_jobs, release_claims, renew_claims
+from bot.outbox.errors import (
+    OutcomeUnknown,
+    QuotaExceeded,
+    RateLimited,
+    Rejected,
+    SendError,
+    Transient,
+    Unreachable,
+)
+from bot.outbox.lanes import LANE_RANK, LANES
 from bot.outbox.leases import acquire_lease, hand_over
 from bot.outbox.results import ResultHandling
 from bot.outbox.senders import Job, Skip
-from models import Lease
 
 log = logging.getLogger(__name__)
 
 IDLE_POLL_SECONDS = 0.5  # how often an unfinished run looks for newly due rows
 MAX_WAIT_SLICE = 0.2  # longest sleep before re-checking claims, kicks and leases
+LOST = float("-inf")  # `Job.lease_until` of a row whose claim passed to another holder
 
 
 class ChannelRunner(ResultHandling):
@@ -33,7 +51,7 @@ class ChannelRunner(ResultHandling):
 
     async def run(self) -> DispatchStats:
         db = self.services.db
-        if await self._channel_paused():
+        if not await self._honour_pause():
             return self.stats
         if not await acquire_lease(
             db,
@@ -63,19 +81,30 @@ class ChannelRunner(ResultHandling):
             # renews it, so the channel's pace never restarts from zero in another process.
         return self.stats
 
+    async def _honour_pause(self) -> bool:
+        """Wait out a shared pause in the pacer when it ends within this run; False to skip the run."""
+        until = await self.d.pauses().paused_until(self.channel)
+        if until is None:
+            return True
+        seconds = (until - self.now()).total_seconds()
+        if self.loop.time() + seconds >= self.deadline:
+            return False
+        self.pacer.pause_all(seconds)
+        return True
+
     # -- the paced sending loop -----------------------------------------------
     async def _loop(self) -> None:
         while not self.d.stopping and not self.paused and self.loop.time() < self.deadline:
             if self.d.kicks != self.seen_kicks:
                 self.seen_kicks = self.d.kicks
-                self.next_claim = 0.0
+                self.next_claim = self.next_reply_claim = 0.0
                 self.exhausted = False
             if self.lost_lease:
                 log.warning("outbox %s: lost the dispatcher lease; stopping this run", self.channel)
                 return
             self._renew_in_background()
             self._claim_in_background()
-            if not self.heap:
+            if not self.queues:
                 if self._claiming is not None and not self._claiming.done():
                     await asyncio.wait({self._claiming}, timeout=MAX_WAIT_SLICE)
                     continue
@@ -86,55 +115,154 @@ class ChannelRunner(ResultHandling):
                     return
                 await self.d.wait_for_wake(min(IDLE_POLL_SECONDS, max(self.deadline - self.loop.time(), 0)))
                 continue
-            slot = self.heap[0]
-            ready = self.pacer.ready_at(slot.chat)
-            if self.pacer.chat_ready_at(slot.chat) > slot.ready_at:
-                heapq.heapreplace(self.heap, Slot(self.pacer.chat_ready_at(slot.chat), slot.seq, slot.chat))
+            choice = self._choose()
+            if choice is None:
+                self._reslot()  # only stale slots were left: give every queued chat a slot again
                 continue
-            wait = ready - self.loop.time()
-            if wait > 0:
-                await self.d.wait_for_wake(min(wait, MAX_WAIT_SLICE))
+            if isinstance(choice, float):
+                wait = choice - self.loop.time()
+                await self.d.wait_for_wake(min(max(wait, 0.0), MAX_WAIT_SLICE))
                 continue
-            heapq.heappop(self.heap)
-            queue = self.queues.get(slot.chat)
-            if not queue:
-                self.queues.pop(slot.chat, None)
-                continue
+            lane, slot, ready = choice
+            heapq.heappop(self.heaps[lane])
+            queue = self.queues[slot.chat]
             job = queue.popleft()
-            self.pacer.take(slot.chat, scheduled=ready)
-            self._start(job)
+            self.lane_queued[job.lane] -= 1
             if queue:
+                head = queue[0]
                 heapq.heappush(
-                    self.heap, Slot(self.pacer.chat_ready_at(slot.chat), self._next_seq(), slot.chat)
+                    self.heaps[head.lane],
+                    Slot(self.pacer.chat_ready_at(slot.chat), self._next_seq(), slot.chat),
                 )
             else:
                 del self.queues[slot.chat]
+            if not self._claim_holds(job):
+                self._give_back(job)
+                continue
+            self._advance(job.lane)
+            self.pacer.take(slot.chat, scheduled=ready)
+            self._start(job)
+
+    def _top(self, lane: str) -> Slot | None:
+        """The first slot of a lane whose chat still has jobs, its time brought up to the chat's spacing."""
+        heap = self.heaps[lane]
+        while heap:
+            slot = heap[0]
+            if slot.chat not in self.queues:
+                heapq.heappop(heap)
+                continue
+            chat_ready = self.pacer.chat_ready_at(slot.chat)
+            if chat_ready > slot.ready_at:
+                heapq.heapreplace(heap, Slot(chat_ready, slot.seq, slot.chat))
+                continue
+            return slot
+        return None
+
+    def _choose(self) -> tuple[str, Slot, float] | float | None:
+        """The lane and slot to send now (replies first, then by weight), else when the next is ready."""
+        now = self.loop.time()
+        ready: list[tuple[str, Slot, float]] = []
+        earliest: float | None = None
+        for lane in LANES:
+            slot = self._top(lane)
+            if slot is None:
+                continue
+            at = self.pacer.ready_at(slot.chat)
+            if at <= now:
+                ready.append((lane, slot, at))
+            elif earliest is None or at < earliest:
+                earliest = at
+        if not ready:
+            return earliest
+        if ready[0][0] == "reply":
+            return ready[0]
+        return min(ready, key=lambda r: (max(self.lane_pass[r[0]], self.vtime), LANE_RANK[r[0]]))
+
+    def _give_back(self, job: Job) -> None:
+        """A row not sent because its claim may lapse goes back at once (if it is still ours)."""
+
+        async def release() -> None:
+            async with self.services.db.session() as db:
+                await release_claims(db, [job], None)
+
+        task = self.loop.create_task(release())
+        self.in_flight.add(task)
+        task.add_done_callback(self._done)
+
+    def _reslot(self) -> None:
+        for chat, queue in self.queues.items():
+            heapq.heappush(
+                self.heaps[queue[0].lane], Slot(self.pacer.chat_ready_at(chat), self._next_seq(), chat)
+            )
+
+    def _advance(self, lane: str) -> None:
+        weight = self.config.lanes.weight(lane)
+        if weight <= 0:
+            return
+        start = max(self.lane_pass[lane], self.vtime)
+        self.lane_pass[lane] = start + 1.0 / weight
+        self.vtime = start
+
+    def _claim_holds(self, job: Job) -> bool:
+        """Start a send only while our claim outlasts it: otherwise another holder may send it too."""
+        margin = self.config.dispatcher.request_timeout_seconds + 1.0
+        if self.loop.time() + margin < job.lease_until:
+            return True
+        self.stats.dropped += 1
+        log.warning(
+            "outbox %s: row %s not sent: its claim (epoch %d) may lapse", self.channel, job.id, job.epoch
+        )
+        return False
 
     # -- claiming -----------------------------------------------------------
+    def _wants(self) -> dict[str, int]:
+        """How many rows each lane may claim now: its budget minus what it holds, refilled at half."""
+        lanes = self.config.lanes
+        held = self.lane_queued
+        room = self.config.dispatcher.claim_batch - held["reminder"] - held["broadcast"]
+        wants = {"reply": lanes.reply_queue - self.lane_queued["reply"]}
+        for lane in ("reminder", "broadcast"):
+            budget, held = lanes.queue(lane), self.lane_queued[lane]
+            wants[lane] = max(0, min(budget - held, room)) if held <= budget // 2 else 0
+        return wants
+
     def _claim_in_background(self) -> None:
         if self._claiming is not None and not self._claiming.done():
             return
-        if self.queued > self.config.dispatcher.claim_batch // 2 or self.loop.time() < self.next_claim:
+        now = self.loop.time()
+        wants = self._wants()
+        others = now >= self.next_claim and (wants["reminder"] > 0 or wants["broadcast"] > 0)
+        replies = now >= self.next_reply_claim and wants["reply"] > 0
+        if not (others or replies):
             return
-        self._claiming = self.loop.create_task(self._claim_logged())
+        if not others:
+            wants = {"reply": wants["reply"]}
+        self._claiming = self.loop.create_task(self._claim_logged(wants, full=others))
 
-    async def _claim_logged(self) -> None:
+    async def _claim_logged(self, wants: dict[str, int], *, full: bool) -> None:
         try:
-            await self._claim()
+            await self._claim(wants, full=full)
         except Exception:
             log.exception("outbox %s: claiming due rows failed; trying again shortly", self.channel)
-            self.next_claim = self.loop.time() + IDLE_POLL_SECONDS
+            self.next_claim = self.next_reply_claim = self.loop.time() + IDLE_POLL_SECONDS
 
-    async def _claim(self) -> None:
-        want = self.config.dispatcher.claim_batch - self.queued
+    async def _claim(self, wants: dict[str, int], *, full: bool) -> None:
         now = self.now()
         lease = self.config.dispatcher.claim_lease_seconds
+        started = self.loop.time()
         async with self.services.db.session() as db:
-            ids = await claim_batch(db, channel=self.channel, now=now, want=want, lease_seconds=lease)
+            ids = await claim_lanes(db, channel=self.channel, now=now, wants=wants, lease_seconds=lease)
             jobs = await load_jobs(db, ids, self._next_seq) if ids else []
-        self.exhausted = len(ids) < want
-        self.next_claim = self.loop.time() + (IDLE_POLL_SECONDS if self.exhausted else 0.0)
+        self.stats.claim_seconds.append(self.loop.time() - started)
+        got: dict[str, int] = {}
         for job in jobs:
+            got[job.lane] = got.get(job.lane, 0) + 1
+        self.next_reply_claim = self.loop.time() + self.config.lanes.reply_poll_seconds
+        if full:
+            self.exhausted = all(got.get(lane, 0) < want for lane, want in wants.items() if want > 0)
+            self.next_claim = self.loop.time() + (IDLE_POLL_SECONDS if self.exhausted else 0.0)
+        for job in jobs:
+            job.lease_until = started + lease
             reason = self._skip_reason(job, now)
             if reason is not None:
                 await self._finish(job, "skipped", delivery=reason[0], error=reason[1])
@@ -166,26 +294,38 @@ class ChannelRunner(ResultHandling):
     async def _renew(self) -> bool:
         dispatcher = self.config.dispatcher
         db, clock = self.services.db, self.services.clock
+        started = self.loop.time()
         if not await acquire_lease(
             db, clock, self.lease_name, self.d.holder, dispatcher.leader_lease_seconds
         ):
             return False
-        ids = [job.id for queue in self.queues.values() for job in queue] + list(self.on_the_wire)
-        if ids:
+        jobs = [job for queue in self.queues.values() for job in queue] + list(self.on_the_wire.values())
+        if jobs:
             until = self.now() + timedelta(seconds=dispatcher.claim_lease_seconds)
             async with db.session() as s:
-                await renew_claims(s, ids, until)
+                kept = await renew_claims(s, jobs, until)
+            queued = {job.id for queue in self.queues.values() for job in queue}
+            for job in jobs:
+                if job.id in kept:
+                    job.lease_until = max(job.lease_until, started + dispatcher.claim_lease_seconds)
+                elif job.id in queued and job.lease_until != LOST:
+                    # (A row on the wire may just have had its result written: that is no loss.)
+                    job.lease_until = LOST
+                    log.warning("outbox %s: row %s was claimed by another holder", self.channel, job.id)
+        # Rows of a holder that died mid-run come back now, not at this process's next run.
+        async with db.session() as s:
+            freed = await free_expired_claims(s, self.now())
+        if freed:
+            log.warning("outbox %s: %d rows of a stopped dispatcher are due again", self.channel, freed)
+        # A pause another process was told about (a flood limit) holds here too.
+        until_paused = await self.d.pauses().paused_until(self.channel)
+        if until_paused is not None:
+            self.pacer.pause_all((until_paused - self.now()).total_seconds())
         return True
-
-    async def _channel_paused(self) -> bool:
-        """A quota pause is a lease nobody renews, shared by every process until it expires."""
-        async with self.services.db.session() as db:
-            lease = await db.get(Lease, f"pause:{self.channel}")
-            return bool(lease and lease.holder and lease.expires_at and lease.expires_at > self.now())
 
     # -- sending ------------------------------------------------------------
     def _start(self, job: Job) -> None:
-        self.on_the_wire.add(job.id)
+        self.on_the_wire[job.id] = job
         previous = self.last_task.get(job.external_id)
         task = self.loop.create_task(self._send(job, previous))
         self._task_rows[task] = (job.id,)
@@ -195,7 +335,8 @@ class ChannelRunner(ResultHandling):
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.in_flight.discard(task)
-        self.on_the_wire.difference_update(self._task_rows.pop(task, ()))
+        for row in self._task_rows.pop(task, ()):
+            self.on_the_wire.pop(row, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("outbox send task crashed", exc_info=task.exception())
 
@@ -210,6 +351,14 @@ class ChannelRunner(ResultHandling):
                 await self._requeue(job, broken[1], f"waits for an earlier message: {broken[2]}")
             return
         async with self.semaphore:
+            paused = self.pacer.paused_for()
+            if paused > 0:
+                # A flood limit came back while this send waited for its turn: not into the window.
+                retry_at = self.now() + timedelta(seconds=paused)
+                reason = "the channel is paused by a flood limit"
+                await self._break_chat(job, retry_at, reason)
+                await self._requeue(job, retry_at, reason)
+                return
             now = self.now()
             try:
                 delivery = await self.sender.deliver(job, now)
@@ -223,6 +372,8 @@ class ChannelRunner(ResultHandling):
                 await self._quota(job, exc)
             except Rejected as exc:
                 await self._finish(job, "failed", error=str(exc), attempt=True)
+            except OutcomeUnknown as exc:
+                await self._unknown(job, exc)
             except (Transient, SendError) as exc:
                 await self._transient(job, exc)
             except Exception as exc:  # a bug must not lose the row: treat it as transient

@@ -38,6 +38,15 @@ class Job:
     reachable: bool
     last_inbound_at: datetime | None
     seq: int = 0  # order of claiming within a dispatcher run
+    lane: str = "reminder"
+    # The claim this job was taken under (`OutboxMessage.lease_token`, `claim_epoch`): the fence.
+    token: str = ""
+    epoch: int = 0
+    # The previous send of this row timed out after the request was written (`delivery` "unknown").
+    unknown_before: bool = False
+    unknown_outcomes: int = 0
+    # Loop time until which our claim is known to hold (claim or last renewal + lease - margin).
+    lease_until: float = float("inf")
     # A refusal the sender worked around (e.g. WeChat 45015 before the template went out).
     note: str | None = None
 
@@ -110,5 +119,7 @@ class WeChatSender:
             name = job.template.get("template")
             raise Skip("outside_window", f"{refusal}; template {name!r} has no template_id in config")
         template_id, url, data = rendered
-        await self.api.send_template(job.external_id, template_id, data, url)
+        # The row's own id as WeChat's client_msg_id: a retry after a lost answer is not a second message.
+        msg_id = f"outbox-{job.id}"
+        await self.api.send_template(job.external_id, template_id, data, url, client_msg_id=msg_id)
         return "template"

@@ -2,7 +2,9 @@
 
 Failures come back as `bot.outbox.errors` classes: 429 with its
 `retry_after`, 403 (blocked, deactivated) as unreachable, 5xx and timeouts
-as transient, other 4xx as rejected.
+as transient, other 4xx as rejected. A timeout or a dropped connection after
+the request was written is `OutcomeUnknown` (Telegram may have delivered it);
+a failure to connect is transient (nothing was sent).
 """
 
 from __future__ import annotations
@@ -11,7 +13,15 @@ from typing import Any
 
 import aiohttp
 
-from bot.outbox.errors import RateLimited, Rejected, SendError, Transient, Unreachable
+from bot.outbox.errors import (
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    SendError,
+    Transient,
+    Unreachable,
+    connect_failed,
+)
 
 # Telegram's limit for callback_data.
 CALLBACK_DATA_BYTES = 64
@@ -25,7 +35,8 @@ class TelegramApi:
     ) -> None:
         self.session = session
         self.url = f"{base.rstrip('/')}/bot{token}"
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        # A separate connect timeout tells "never sent" apart from "sent, answer late".
+        self.timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 5.0))
 
     async def call(self, method: str, payload: dict[str, Any] | None = None) -> Any:
         try:
@@ -38,7 +49,9 @@ class TelegramApi:
                 except ValueError:
                     body = None
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise Transient(f"Telegram unreachable: {type(exc).__name__}: {exc}") from exc
+            if connect_failed(exc):
+                raise Transient(f"Telegram unreachable: {type(exc).__name__}: {exc}") from exc
+            raise OutcomeUnknown(f"no answer from Telegram in time: {type(exc).__name__}: {exc}") from exc
         if isinstance(body, dict) and body.get("ok") is True:
             return body.get("result")
         raise _error(status, body if isinstance(body, dict) else {})

@@ -18,6 +18,7 @@ import aiohttp
 from bot.clock import Clock
 from bot.ops import metrics
 from bot.outbox.errors import (
+    OutcomeUnknown,
     OutsideWindow,
     QuotaExceeded,
     RateLimited,
@@ -25,6 +26,7 @@ from bot.outbox.errors import (
     SendError,
     Transient,
     Unreachable,
+    connect_failed,
 )
 from bot.outbox.tokens import StoredToken, TokenStore
 
@@ -36,8 +38,12 @@ UNREACHABLE = frozenset({43004, 40003, 43019})  # unsubscribed / bad openid / bl
 QUOTA = 45009  # daily API quota reached
 TOO_FAST = 45011  # API called too often
 BUSY = -1  # "system busy, retry later"
-# How long before its expiry a token is refreshed, and how long one refresh may hold the lock.
+# How long before its expiry a token is refreshed (in normal mode: WeChat may hand back the
+# same still-valid token, which is then used until EXPIRY_GUARD before its end and asked
+# for again at most every RETRY_SAME), and how long one refresh may hold the lock.
 REFRESH_MARGIN = timedelta(minutes=5)
+EXPIRY_GUARD = timedelta(seconds=30)
+RETRY_SAME = timedelta(seconds=60)
 LOCK_TTL_SECONDS = 15.0
 LOCK_WAIT_SECONDS = 5.0
 
@@ -61,11 +67,14 @@ class WeChatApi:
         self.app_secret = app_secret
         self.store = store
         self.clock = clock
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        # A separate connect timeout tells "never sent" apart from "sent, answer late".
+        self.timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 5.0))
         self.lock_wait = lock_wait
         self.holder = f"wechat-token:{secrets.token_hex(6)}"
         self._cached: StoredToken | None = None
         self._refresh_lock = asyncio.Lock()
+        self._next_try: Any = None  # no normal refresh before this (WeChat gave the same token back)
+        self.forced_refreshes = 0
 
     # -- the messages ------------------------------------------------------
     async def send_text(self, openid: str, text: str) -> None:
@@ -74,10 +83,21 @@ class WeChatApi:
             {"touser": openid, "msgtype": "text", "text": {"content": text}},
         )
 
-    async def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str = "") -> None:
+    async def send_template(
+        self,
+        openid: str,
+        template_id: str,
+        data: dict[str, Any],
+        url: str = "",
+        client_msg_id: str | None = None,
+    ) -> None:
+        """`client_msg_id`: WeChat sends one message per openid and id (for 10 minutes), so a retry
+        after a timed-out call cannot deliver it twice."""
         payload: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
         if url:
             payload["url"] = url
+        if client_msg_id:
+            payload["client_msg_id"] = client_msg_id
         await self.call("/cgi-bin/message/template/send", payload)
 
     async def create_menu(self, menu: dict[str, Any]) -> None:
@@ -90,7 +110,7 @@ class WeChatApi:
         body = await self._post(path, payload, token)
         if body.get("errcode") in TOKEN_ERRORS:
             log.info("wechat said the access_token is invalid (%s); refreshing once", body.get("errcode"))
-            token = await self.refresh(bad_token=token)
+            token = await self.refresh(bad_token=token, refused=True)
             body = await self._post(path, payload, token)
         raise_for_errcode(body)
         return body
@@ -108,8 +128,12 @@ class WeChatApi:
                 body = await resp.json(content_type=None)
         except SendError:
             raise
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            raise Transient(f"WeChat unreachable: {type(exc).__name__}: {exc}") from exc
+        except ValueError as exc:
+            raise Transient(f"WeChat answered something that is not JSON: {exc}") from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            if connect_failed(exc) or token is None:
+                raise Transient(f"WeChat unreachable: {type(exc).__name__}: {exc}") from exc
+            raise OutcomeUnknown(f"no answer from WeChat in time: {type(exc).__name__}: {exc}") from exc
         if not isinstance(body, dict):
             raise Transient("WeChat answered something that is not a JSON object")
         return body
@@ -123,10 +147,15 @@ class WeChatApi:
         if stored and stored.expires_at - REFRESH_MARGIN > now:
             self._cached = stored
             return stored.token
-        return await self.refresh(bad_token=stored.token if stored else None)
+        if self._next_try and now < self._next_try:
+            # WeChat just gave this token back as still valid: use it rather than ask again.
+            for known in (self._cached, stored):
+                if known and known.expires_at - EXPIRY_GUARD > now:
+                    return known.token
+        return await self.refresh(bad_token=stored.token if stored else None, refused=False)
 
-    async def refresh(self, *, bad_token: str | None) -> str:
-        """Replace `bad_token` (expired, or refused by WeChat) unless another process already has."""
+    async def refresh(self, *, bad_token: str | None, refused: bool = True) -> str:
+        """Replace `bad_token` (near expiry, or `refused` by WeChat) unless another process already has."""
         async with self._refresh_lock:
             loop = asyncio.get_running_loop()
             give_up = loop.time() + self.lock_wait
@@ -143,18 +172,27 @@ class WeChatApi:
                         if fresh and fresh.token != bad_token and fresh.expires_at - REFRESH_MARGIN > now:
                             self._cached = fresh
                             return fresh.token
-                        return await self._fetch_and_store(bad_token)
+                        return await self._fetch_and_store(bad_token, refused)
                     finally:
                         await self.store.unlock(self.holder)
                 if loop.time() > give_up:
                     raise Transient("another process is refreshing the WeChat access_token; gave up waiting")
                 await asyncio.sleep(0.2)
 
-    async def _fetch_and_store(self, bad_token: str | None) -> str:
+    async def _fetch_and_store(self, bad_token: str | None, refused: bool) -> str:
+        """Normal mode first; `force_refresh` only when WeChat refused the very token it hands back.
+
+        A forced refresh invalidates the token every other process holds and
+        WeChat allows few a day, so a near-expiry refresh that gets the same,
+        still-valid token back keeps it (and asks again a minute later).
+        """
         stored = await self._stable_token(force=False)
-        if stored.token == bad_token:
-            # WeChat still hands out the token it just refused: only a forced refresh helps.
+        now = self.clock.now()
+        if stored.token == bad_token and (refused or stored.expires_at - EXPIRY_GUARD <= now):
+            log.warning("wechat handed back the access_token it refused; forcing a new one")
+            self.forced_refreshes += 1
             stored = await self._stable_token(force=True)
+        self._next_try = now + RETRY_SAME if stored.token == bad_token else None
         await self.store.put(stored)
         self._cached = stored
         log.info("wechat access_token refreshed, valid until %s", stored.expires_at.isoformat())
