@@ -80,7 +80,9 @@ def _listen_pool(engine: AsyncEngine, *, is_sqlite: bool) -> None:
     if is_sqlite:
 
         @event.listens_for(pool, "reset")
-        def _reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
+        def _reset(dbapi_conn: Any, _record: Any, state: Any) -> None:
+            if state.terminate_only or not state.asyncio_safe:
+                return  # being discarded, or collected outside the event loop
             driver = getattr(dbapi_conn, "driver_connection", dbapi_conn)
             if getattr(driver, "in_transaction", True):
                 dbapi_conn.rollback()
