@@ -125,7 +125,9 @@ def create_app(
 
     async def on_cleanup(app: web.Application) -> None:
         if app["scheduler"] is not None:
-            app["scheduler"].shutdown()
+            # Cancel and await the job runs first: they hold database
+            # connections, and disposing the pool under them hung the exit.
+            await app["scheduler"].aclose()
         await db.dispose()
         mark_process_dead()
 

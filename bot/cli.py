@@ -46,8 +46,44 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         texts = app["services"].texts
         print("\n".join(ready_lines(texts, url, app["demo"], str(settings.bot_data_dir))), flush=True)
 
-    web.run_app(app, host=host, port=port, print=ready, access_log=None)
+    async def arm_watchdog(_: web.Application) -> None:
+        _exit_watchdog(SHUTDOWN_GRACE_SECONDS + EXIT_WATCHDOG_SECONDS)
+
+    # on_shutdown is the first step after SIGTERM/SIGINT: from then on the
+    # process ends within a bounded time, whatever a task does.
+    app.on_shutdown.insert(0, arm_watchdog)
+    web.run_app(
+        app, host=host, port=port, print=ready, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+    )
     return 0
+
+
+# Requests in flight get this long to finish after SIGTERM; the watchdog
+# then allows this much more for cleanup before it ends the process itself.
+SHUTDOWN_GRACE_SECONDS = 5.0
+EXIT_WATCHDOG_SECONDS = 10.0
+
+
+def _exit_watchdog(seconds: float) -> None:
+    """End the process if a graceful stop has not finished in `seconds`.
+
+    A task that never finishes its cancellation (a driver future nobody will
+    resolve) made `serve` ignore SIGTERM for minutes; a supervisor waiting on
+    it is worse than an abrupt exit, because the database rows are the truth
+    and every job resumes on the next start. The stacks go to stderr first.
+    """
+    import faulthandler
+    import os
+    import threading
+
+    def fire() -> None:
+        log.error("shutdown did not finish within %.0f s; exiting now", seconds)
+        faulthandler.dump_traceback(all_threads=True)
+        os._exit(70)
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
 
 
 def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:

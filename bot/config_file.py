@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict
+
+from bot import yaml_io
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,4 +24,4 @@ class StrictModel(BaseModel):
 
 def load_yaml(model: type[M], path: Path) -> M:
     """Parse `path` and validate it as `model` (an empty file validates as `{}`)."""
-    return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return model.model_validate(yaml_io.safe_load(path.read_text(encoding="utf-8")) or {})

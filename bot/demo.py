@@ -13,10 +13,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import yaml_io
 from bot.attendance.config import get_attendance_config
 from bot.attendance.schedule import WeeklyPattern, sessions_from_pattern
 from bot.binding.service import issue_code
@@ -65,7 +65,7 @@ async def seed_demo(services: Services, *, force: bool = False, path: Path = DEM
     async with services.db.session() as db:
         if not force and (await db.execute(select(func.count(Institution.id)))).scalar_one():
             return False
-        await _load(db, services, yaml.safe_load(path.read_text(encoding="utf-8")))
+        await _load(db, services, yaml_io.safe_load(path.read_text(encoding="utf-8")))
     return True
 
 
@@ -91,7 +91,7 @@ class DemoStart:
 async def prepare_demo(services: Services, *, path: Path = DEMO_FILE) -> DemoStart:
     """Seed an empty database, open a lesson around now, and issue fresh codes to try the demo with."""
     loaded = await seed_demo(services, path=path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml_io.safe_load(path.read_text(encoding="utf-8"))
     start = DemoStart(loaded=loaded)
     async with services.db.session() as db:
         if (await db.execute(select(func.count(Trainee.id)))).scalar_one() == 0:

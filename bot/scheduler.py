@@ -6,6 +6,7 @@ idempotency keys, row claims), so a misfire or a second instance is harmless.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import time
@@ -26,6 +27,11 @@ class Scheduler:
     def __init__(self, services: Services, job_modules: tuple[str, ...]) -> None:
         self.services = services
         self._aps = AsyncIOScheduler(timezone=services.settings.tz)
+        # APScheduler starts each run as a task it does not keep; we keep them,
+        # so that stopping cancels and awaits them while the database is still
+        # open (a run cancelled after the pool was disposed could wait forever
+        # for a connection that no longer answers, and hang the exit).
+        self._running: set[asyncio.Task[Any]] = set()
         for name in job_modules:
             importlib.import_module(name).register(self)
 
@@ -33,12 +39,18 @@ class Scheduler:
         """Run `func(services)` on an APScheduler trigger ("cron" or "interval")."""
 
         async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
             started, failed = time.perf_counter(), False
             try:
                 await func(self.services)
             except Exception:
                 failed = True
                 log.exception("scheduled job %s failed", job_id)
+            finally:
+                if task is not None:
+                    self._running.discard(task)
             metrics.job_run(job_id, time.perf_counter() - started, failed=failed)
 
         self._aps.add_job(
@@ -57,8 +69,29 @@ class Scheduler:
         self._aps.start()
 
     def shutdown(self) -> None:
+        """Stop firing new runs (runs in progress go on; see `aclose`)."""
         if self._aps.running:
             self._aps.shutdown(wait=False)
+
+    async def aclose(self, grace_seconds: float = 5.0) -> None:
+        """Stop firing, cancel the runs in progress and wait (bounded) until they end.
+
+        Every job is safe to stop at any await: the rows are the truth and the
+        next start picks up what was left, so cancelling loses nothing.
+        """
+        self.shutdown()
+        tasks = {task for task in self._running if not task.done()}
+        for task in tasks:
+            task.cancel()
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
+        for task in pending:
+            log.error("scheduled job did not stop within %.0f s: %r", grace_seconds, task)
+
+    @property
+    def in_progress(self) -> int:
+        return sum(1 for task in self._running if not task.done())
 
     @property
     def running(self) -> bool:

@@ -11,8 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bot import yaml_io
 from bot.settings import CONFIG_DIR
 
 MESSAGES_DIR = CONFIG_DIR / "messages"
@@ -26,7 +25,7 @@ class Texts:
     def load(cls, directory: Path = MESSAGES_DIR) -> Texts:
         tree: dict[str, Any] = {}
         for path in sorted(directory.glob("*.yaml")):
-            tree[path.stem] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            tree[path.stem] = yaml_io.safe_load(path.read_text(encoding="utf-8")) or {}
         return cls(tree)
 
     def raw(self, key: str) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
+from sqlalchemy import exc as exc_module
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -42,6 +44,58 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+# --- issue 17: the pool on the hot path -----------------------------------
+# A turn checks a connection out and in several times. The pool's pre-ping
+# cost PostgreSQL three round trips per checkout (BEGIN; ; ROLLBACK) and the
+# reset-on-return cost SQLite a ROLLBACK through the driver thread, though
+# every transaction here already ends in COMMIT or ROLLBACK. Instead: ping only
+# a connection that sat idle long enough to have been cut (a firewall, a
+# server restart), roll back on return only a connection still inside a
+# transaction, and let the first error on a dead connection invalidate the
+# pool (SQLAlchemy does so on a disconnect) so the next checkout is fresh.
+IDLE_PING_SECONDS = 30.0
+_PG_POOL: dict[str, Any] = {
+    "pool_pre_ping": False,
+    # asyncpg prepares each statement once per connection and reuses it.
+    "connect_args": {"prepared_statement_cache_size": 256},
+}
+_SQLITE_POOL: dict[str, Any] = {"pool_reset_on_return": None}
+
+
+def _listen_pool(engine: AsyncEngine, *, is_sqlite: bool) -> None:
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise exc_module.DisconnectionError() from exc  # the pool retries on a new connection
+        if not alive:
+            raise exc_module.DisconnectionError()
+
+    if is_sqlite:
+
+        @event.listens_for(pool, "reset")
+        def _reset(dbapi_conn: Any, _record: Any, state: Any) -> None:
+            if state.terminate_only or not state.asyncio_safe:
+                return  # being discarded, or collected outside the event loop
+            driver = getattr(dbapi_conn, "driver_connection", dbapi_conn)
+            if getattr(driver, "in_transaction", True):
+                dbapi_conn.rollback()
+
+
+# --- end issue 17 -----------------------------------------------------------
+
+
 class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = url
@@ -57,10 +111,13 @@ class Database:
                 # Created owner-only (0600): it holds names, phones and conversations.
                 os.close(os.open(self.sqlite_path, os.O_CREAT | os.O_RDWR, 0o600))
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, **_PG_POOL)
+        if self.is_sqlite:
+            kwargs.update(_SQLITE_POOL)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        _listen_pool(self.engine, is_sqlite=self.is_sqlite)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from bot import yaml_io
 from bot.settings import ROOT
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def build_document(directory: Path = FRAGMENTS_DIR) -> dict[str, Any]:
     conflicts: list[str] = []
     for path in _fragments(directory):
         try:
-            fragment = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            fragment = yaml_io.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             conflicts.append(f"{path.name}: not valid YAML ({exc.__class__.__name__})")
             continue

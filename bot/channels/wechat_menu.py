@@ -10,9 +10,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot import yaml_io
 from bot.settings import CONFIG_DIR
 
 MENU_FILE = CONFIG_DIR / "wechat_menu.yaml"
@@ -102,4 +102,4 @@ class Menu(BaseModel):
 
 @lru_cache(maxsize=1)
 def load_menu() -> Menu:
-    return Menu.model_validate(yaml.safe_load(MENU_FILE.read_text(encoding="utf-8")) or {})
+    return Menu.model_validate(yaml_io.safe_load(MENU_FILE.read_text(encoding="utf-8")) or {})

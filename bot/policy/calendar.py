@@ -22,6 +22,7 @@ import chinese_calendar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot import yaml_io
 from bot.settings import CONFIG_DIR
 
 CALENDAR_DIR = CONFIG_DIR / "calendar"
@@ -212,7 +213,7 @@ class WorkCalendar:
 
 def _load_file(path: Path) -> CalendarFile:
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw: Any = yaml_io.safe_load(path.read_text(encoding="utf-8")) or {}
         parsed = CalendarFile.model_validate(raw)
         for year, arrangement in parsed.years.items():
             arrangement.check(year)

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot import yaml_io
 from bot.policy.schema.cited import Cited, PolicyError
 from bot.policy.schema.deadlines import DeadlineParam, DeadlinesFile
 from bot.policy.schema.documents import DocumentsFile
@@ -139,7 +140,7 @@ class Policy:
 
 def _read(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml_io.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise PolicyError(f"{path}: {exc}") from exc
 
