@@ -188,27 +188,35 @@ async def reply(
 
 async def hand_back(services: Services, db: AsyncSession, principal: Principal, user: ChatUser) -> Handover:
     """Staff give the conversation back to the bot; the user is told so."""
-    now = services.clock.now()
-    handover = await open_handover(db, user.id, lock=True)
-    if handover is None:
-        raise NoOpenRequest(user.id)
-    _end(handover, user, "returned", "staff", now)
-    note = services.texts.get("handover.handed_back_by_staff")
-    await delivery.send(services, db, user, handover, note, now, principal)
-    await _audit(db, principal.actor, "handover_hand_back", handover)
-    return handover
+    return await _staff_end(
+        services, db, principal, user, "returned", "staff", "handed_back_by_staff", "hand_back"
+    )
 
 
 async def close(services: Services, db: AsyncSession, principal: Principal, user: ChatUser) -> Handover:
     """Staff finish the request; the user receives a short closing note."""
+    return await _staff_end(services, db, principal, user, "closed", "close", "closed_note", "close")
+
+
+async def _staff_end(
+    services: Services,
+    db: AsyncSession,
+    principal: Principal,
+    user: ChatUser,
+    state: str,
+    reason: str,
+    note_key: str,
+    action: str,
+) -> Handover:
+    """End the open request in `state`, tell the user (`note_key`) and audit it as `handover_<action>`."""
     now = services.clock.now()
     handover = await open_handover(db, user.id, lock=True)
     if handover is None:
         raise NoOpenRequest(user.id)
-    _end(handover, user, "closed", "close", now)
-    note = services.texts.get("handover.closed_note")
+    _end(handover, user, state, reason, now)
+    note = services.texts.get(f"handover.{note_key}")
     await delivery.send(services, db, user, handover, note, now, principal)
-    await _audit(db, principal.actor, "handover_close", handover)
+    await _audit(db, principal.actor, f"handover_{action}", handover)
     return handover
 
 

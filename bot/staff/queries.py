@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import audit
@@ -129,45 +129,6 @@ class BoardRow:
     institution: str
     overdue_days: int | None  # days past the due date, None when not overdue
     days_left: int | None
-
-
-async def claims_board(
-    db: AsyncSession,
-    principal: Principal,
-    today: date,
-    *,
-    state: str | None = None,
-    limit: int,
-    offset: int = 0,
-) -> tuple[int, int, list[BoardRow]]:
-    """Open claims with overdue steps first (longest overdue on top), then by due date.
-
-    Returns (total open, total overdue, page)."""
-    where = [claim_scope(principal), Claim.state.not_in(FINAL_CLAIM_STATES)]
-    if state is not None:
-        where.append(Claim.state == state)
-    overdue = Claim.due_on < today
-    total, overdue_count = (
-        await db.execute(select(func.count(Claim.id), func.count(Claim.id).filter(overdue)).where(*where))
-    ).one()
-    rows = (
-        await db.execute(
-            select(Claim, Trainee.name, Trainee.id_card_masked, TrainingClass.name, Institution.name)
-            .join(Trainee, Trainee.id == Claim.trainee_id)
-            .join(TrainingClass, TrainingClass.id == Claim.class_id)
-            .join(Institution, Institution.id == TrainingClass.institution_id)
-            .where(*where)
-            .order_by(case((overdue, 0), else_=1), Claim.due_on.asc().nulls_last(), Claim.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
-    page = []
-    for claim, trainee, masked, class_name, institution in rows:
-        late = (today - claim.due_on).days if claim.due_on and claim.due_on < today else None
-        left = (claim.due_on - today).days if claim.due_on and claim.due_on >= today else None
-        page.append(BoardRow(claim, trainee, masked, class_name, institution, late, left))
-    return int(total), int(overdue_count or 0), page
 
 
 # --- dead letters and requeue ---------------------------------------------------
