@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
-from sqlalchemy import exc as exc_module
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -45,17 +43,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 # --- issue 17: the pool on the hot path -----------------------------------
-# A turn checks a connection out and in several times. The pool's pre-ping
-# cost PostgreSQL three round trips per checkout (BEGIN; ; ROLLBACK) and the
-# reset-on-return cost SQLite a ROLLBACK through the driver thread, though
-# every transaction here already ends in COMMIT or ROLLBACK. Instead: ping only
-# a connection that sat idle long enough to have been cut (a firewall, a
-# server restart), roll back on return only a connection still inside a
-# transaction, and let the first error on a dead connection invalidate the
-# pool (SQLAlchemy does so on a disconnect) so the next checkout is fresh.
-IDLE_PING_SECONDS = 30.0
+# The reset-on-return cost SQLite a ROLLBACK through the driver thread, though
+# every transaction here already ends in COMMIT or ROLLBACK: roll back on
+# return only a connection still inside a transaction.
+# PostgreSQL keeps the pool's pre-ping for now: a connection the server cut
+# (a restart, a failover, a firewall) must cost the next request nothing
+# (issue 12), and dropping the ping needs the engine to retry a turn's
+# transaction once on a disconnect first (issue 17, still to do).
 _PG_POOL: dict[str, Any] = {
-    "pool_pre_ping": False,
+    "pool_pre_ping": True,
     # asyncpg prepares each statement once per connection and reuses it.
     "connect_args": {"prepared_statement_cache_size": 256},
 }
@@ -64,23 +60,6 @@ _SQLITE_POOL: dict[str, Any] = {"pool_reset_on_return": None}
 
 def _listen_pool(engine: AsyncEngine, *, is_sqlite: bool) -> None:
     pool = engine.sync_engine.pool
-    dialect = engine.sync_engine.dialect
-
-    @event.listens_for(pool, "checkin")
-    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(pool, "checkout")
-    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        idle_since = record.info.pop("idle_since", None)
-        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
-            return
-        try:
-            alive = dialect.do_ping(dbapi_conn)
-        except Exception as exc:
-            raise exc_module.DisconnectionError() from exc  # the pool retries on a new connection
-        if not alive:
-            raise exc_module.DisconnectionError()
 
     if is_sqlite:
 
