@@ -14,19 +14,15 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 
 from bot.api.openapi import build_document
-from bot.app import create_app
-from bot.clock import FrozenClock
-from bot.settings import load_settings
 from tests.conftest import (
     ADMIN_TOKEN,
-    DEFAULT_NOW,
     TEST_DATABASE_URL,
     _migrate,
     _pg_admin,
     _pg_url,
     _run_sync,
 )
-from tests.staff.live_server import LiveServer
+from tests.staff.live_server import LiveServer, demo_app_served
 
 schema = schemathesis.openapi.from_dict(build_document())
 pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs PostgreSQL (TEST_DATABASE_URL)")
@@ -39,26 +35,10 @@ def live_pg(tmp_path_factory: pytest.TempPathFactory, nlu_model: Any) -> Iterato
     url = _pg_url(name)
     _run_sync(_migrate(url))
     tmp = tmp_path_factory.mktemp("fuzz-pg")
-    app_settings = load_settings(
-        database_url=url,
-        bot_data_dir=tmp / "data",
-        admin_token=ADMIN_TOKEN,
-        secret_key="fuzz-secret",
-        wechat_token="",
-        wechat_app_id="",
-        telegram_bot_token="",
-        telegram_secret_token="",
-        seed_demo=True,
-    )
-    app = create_app(
-        app_settings, clock=FrozenClock(DEFAULT_NOW), nlu=nlu_model, migrate=False, scheduler=False
-    )
-    server = LiveServer()
-    server.serve_main(app)
     try:
-        yield server
+        with demo_app_served(url, tmp / "data", nlu_model) as server:
+            yield server
     finally:
-        server.stop()
         _run_sync(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -54,3 +56,34 @@ class LiveServer:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
+
+
+@contextmanager
+def demo_app_served(database_url: str, data_dir: Path, nlu: Any) -> Iterator[LiveServer]:
+    """The app on a migrated database with the demo data, no channels or scheduler, as `make run` serves it.
+
+    The OpenAPI fuzz runs (SQLite and PostgreSQL) hit it from schemathesis' blocking client.
+    """
+    from bot.app import create_app
+    from bot.clock import FrozenClock
+    from bot.settings import load_settings
+    from tests.conftest import ADMIN_TOKEN, DEFAULT_NOW
+
+    app_settings = load_settings(
+        database_url=database_url,
+        bot_data_dir=data_dir,
+        admin_token=ADMIN_TOKEN,
+        secret_key="fuzz-secret",
+        wechat_token="",
+        wechat_app_id="",
+        telegram_bot_token="",
+        telegram_secret_token="",
+        seed_demo=True,
+    )
+    app = create_app(app_settings, clock=FrozenClock(DEFAULT_NOW), nlu=nlu, migrate=False, scheduler=False)
+    server = LiveServer()
+    server.serve_main(app)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -14,11 +14,8 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 
 from bot.api.openapi import build_document
-from bot.app import create_app
-from bot.clock import FrozenClock
-from bot.settings import load_settings
-from tests.conftest import ADMIN_TOKEN, DEFAULT_NOW
-from tests.staff.live_server import LiveServer
+from tests.conftest import ADMIN_TOKEN
+from tests.staff.live_server import LiveServer, demo_app_served
 
 DOCUMENT = build_document()
 schema = schemathesis.openapi.from_dict(DOCUMENT)
@@ -81,26 +78,8 @@ def live(
     """The app on a migrated SQLite copy with the demo data, as `make run` serves it."""
     tmp = tmp_path_factory.mktemp("fuzz")
     shutil.copy(sqlite_template, tmp / "bot.sqlite3")
-    app_settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp / 'bot.sqlite3'}",
-        bot_data_dir=tmp / "data",
-        admin_token=ADMIN_TOKEN,
-        secret_key="fuzz-secret",
-        wechat_token="",
-        wechat_app_id="",
-        telegram_bot_token="",
-        telegram_secret_token="",
-        seed_demo=True,
-    )
-    app = create_app(
-        app_settings, clock=FrozenClock(DEFAULT_NOW), nlu=nlu_model, migrate=False, scheduler=False
-    )
-    server = LiveServer()
-    server.serve_main(app)
-    try:
+    with demo_app_served(f"sqlite+aiosqlite:///{tmp / 'bot.sqlite3'}", tmp / "data", nlu_model) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
