@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot.ops.metrics import gauge
 from bot.services import Services
 from models import ChatUser, OutboxMessage
+from models.handover import OPEN_STATES, Handover
 
 # The statuses that say "still to do" or "needs a person"; sent/skipped/cancelled rows only
 # grow, and the send counters already tell their rate.
@@ -29,8 +30,9 @@ async def database_gauges(services: Services) -> list[Metric]:
         ).all()
         waiting = (
             await db.execute(
-                select(ChatUser.channel, func.count(), func.min(ChatUser.handoff_requested_at))
-                .where(ChatUser.handoff_requested_at.is_not(None))
+                select(ChatUser.channel, func.count(), func.min(Handover.opened_at))
+                .join(ChatUser, ChatUser.id == Handover.chat_user_id)
+                .where(Handover.state.in_(OPEN_STATES))
                 .group_by(ChatUser.channel)
             )
         ).all()
