@@ -22,10 +22,16 @@ async def database_gauges(services: Services) -> list[Metric]:
     async with services.db.session() as db:
         depth = (
             await db.execute(
-                select(ChatUser.channel, OutboxMessage.kind, OutboxMessage.status, func.count())
+                select(
+                    ChatUser.channel,
+                    OutboxMessage.lane,
+                    OutboxMessage.kind,
+                    OutboxMessage.status,
+                    func.count(),
+                )
                 .join(ChatUser, ChatUser.id == OutboxMessage.chat_user_id)
                 .where(OutboxMessage.status.in_(DEPTH_STATUSES))
-                .group_by(ChatUser.channel, OutboxMessage.kind, OutboxMessage.status)
+                .group_by(ChatUser.channel, OutboxMessage.lane, OutboxMessage.kind, OutboxMessage.status)
             )
         ).all()
         waiting = (
@@ -36,12 +42,13 @@ async def database_gauges(services: Services) -> list[Metric]:
                 .group_by(ChatUser.channel)
             )
         ).all()
-    # The lane of a row is its kind: replies jump the queue ahead of broadcasts and reminders.
+    # `lane` is the row's sending lane (reply, reminder, broadcast: the order the claim walks);
+    # `kind` says what it is (nudge, check_in_reminder, notice, ...) inside that lane.
     outbox = gauge(
         "bot_outbox_depth",
-        "Outbox rows by channel, lane (kind) and status (pending, sending, failed, dead)",
-        ["channel", "lane", "status"],
-        (((channel, kind, status), float(n)) for channel, kind, status, n in depth),
+        "Outbox rows by channel, lane, kind and status (pending, sending, failed, dead)",
+        ["channel", "lane", "kind", "status"],
+        (((channel, lane, kind, status), float(n)) for channel, lane, kind, status, n in depth),
     )
     queue = gauge(
         "bot_handover_queue_length",

@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.outbox import enqueue
+from bot.outbox.lanes import lane_for
 from bot.services import Services
 from models import ChatUser, OutboxMessage
 from tests.channels.conftest import WECHAT_TOKEN, dispatch, fake_telegram, fake_wechat, post_plain, text_xml
@@ -55,6 +56,9 @@ async def test_turns_by_channel_and_intent_with_latency(client: TestClient, chat
     assert grew("bot_http_requests_total", method="POST", route="/wechat", status="200") == 1
 
 
+LANE = lane_for("nudge")
+
+
 async def test_outbox_sends_depth_and_token_refreshes(
     client: TestClient, services: Services, fake_wechat: FakeWeChat
 ) -> None:
@@ -67,11 +71,11 @@ async def test_outbox_sends_depth_and_token_refreshes(
                 db, key=f"m:{i}", chat_user_id=uid, kind="nudge", text="提醒", due_at=services.clock.now()
             )
     before = await scrape(client)
-    assert value(before, "bot_outbox_depth", channel="wechat", lane="nudge", status="pending") == 3
+    assert value(before, "bot_outbox_depth", channel="wechat", lane=LANE, kind="nudge", status="pending") == 3
     fake_wechat.fail_next(45009)  # the daily quota: the channel pauses, the rows wait
     await dispatch(services)
     middle = await scrape(client)
-    assert value(middle, "bot_outbox_depth", channel="wechat", lane="nudge", status="pending") == 3
+    assert value(middle, "bot_outbox_depth", channel="wechat", lane=LANE, kind="nudge", status="pending") == 3
     assert value(middle, "bot_token_refreshes_total", channel="wechat", kind="normal") >= 1
 
 
@@ -97,7 +101,7 @@ async def test_rate_limit_and_unreachable_are_counted(
     gone = value(after, "bot_outbox_sends_total", channel="wechat", result="unreachable")
     assert sent - value(before, "bot_outbox_sends_total", channel="wechat", result="sent") == 1
     assert gone - value(before, "bot_outbox_sends_total", channel="wechat", result="unreachable") == 1
-    assert value(after, "bot_outbox_depth", channel="wechat", lane="nudge", status="pending") == 0
+    assert value(after, "bot_outbox_depth", channel="wechat", lane=LANE, kind="nudge", status="pending") == 0
 
 
 async def test_handover_queue_length(client: TestClient, chat: ChatDriver) -> None:
