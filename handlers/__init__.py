@@ -15,6 +15,7 @@ HANDLER_MODULES = (
     "handlers.claims",
     "handlers.eligibility",
     "handlers.info",
+    "handlers.courses",
 )
 
 _loaded = False
