@@ -11,6 +11,7 @@ import importlib
 HANDLER_MODULES = (
     "handlers.menu",
     "handlers.attendance",
+    "handlers.class_info",
     "handlers.binding",
     "handlers.claims",
     "handlers.eligibility",
