@@ -170,6 +170,31 @@ def _listing(ctx: Context, head: str, rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+async def idle_institutions(ctx: Context, flt: ClassFilter, listed: list[Row]) -> list[Institution]:
+    """Active institutions of the places named with no class listed now, when the message asks for them."""
+    if not flt.codes or not any(w in flt.rest for w in _raw(ctx, "institution_words")):
+        return []
+    busy = {i.id for _, i in listed}
+    query = select(Institution).where(Institution.status == "active").order_by(Institution.id)
+    return [
+        inst
+        for inst in (await ctx.db.execute(query)).scalars()
+        if inst.id not in busy and any(places.contains(code, inst.region_code) for code in flt.codes)
+    ]
+
+
+def _institutions(ctx: Context, key: str, flt: ClassFilter, institutions: list[Institution]) -> str:
+    limit = int(_raw(ctx, "max_institutions"))
+    unknown = ctx.t("courses.unknown")
+    place = str(_raw(ctx, "place_joiner")).join(flt.places)
+    lines = [ctx.t(f"courses.{key}", place=place)]
+    lines += [
+        ctx.t("courses.institution_line", name=i.name, phone=i.contact_phone or unknown)
+        for i in institutions[:limit]
+    ]
+    return "\n".join(lines)
+
+
 def _wider_name(ctx: Context, level: str, codes: tuple[str, ...]) -> str:
     if level == "province":
         return ctx.t("courses.wider.province")
@@ -183,13 +208,18 @@ async def say_classes(ctx: Context, flt: ClassFilter) -> None:
     of_kind = of_occupation(rows, terms)
     found = in_places(of_kind, flt.codes)
     label = str(_raw(ctx, "filter_joiner")).join([*flt.places, *filter(None, [occupation])])
+    idle = await idle_institutions(ctx, flt, rows)
     if found:
         if label:
             head = ctx.t("courses.found_filtered", filter=label, count=len(found))
         else:
             head = ctx.t("courses.found", count=len(found))
         ctx.say(_listing(ctx, head, found))
+        if idle:
+            ctx.say(_institutions(ctx, "institutions_more_head", flt, idle))
         return
+    if idle:
+        ctx.say(_institutions(ctx, "institutions_head", flt, idle))
     if flt.codes:
         what = ctx.t("courses.what_any")
         if occupation:

@@ -94,3 +94,31 @@ async def test_the_province_named_filters_nothing(chat: ChatDriver, services: Se
     await arrange(services)
     await chat.say("吉林省有电工班吗")
     assert "按“电工”找到2个" in chat.text
+
+
+async def test_institutions_of_the_place_without_a_class_are_named_when_asked(
+    chat: ChatDriver, services: Services
+) -> None:
+    await arrange(services)
+    async with services.db.session() as db:
+        db.add(
+            Institution(
+                code="I-WQ", name="汪清县职业技能培训学校", region_code="222424", contact_phone="0433-8888"
+            )
+        )
+        db.add(Institution(code="I-WQ2", name="汪清停业学校", region_code="222424", status="suspended"))
+        db.add(
+            Institution(
+                code="I-YJ", name="延吉市第二培训学校", region_code="222401", contact_phone="0433-7777"
+            )
+        )
+    await chat.say("汪清有培训学校吗")
+    assert "汪清的定点培训机构（现在没有开班）：\n· 汪清县职业技能培训学校  电话：0433-8888" in chat.text
+    assert "汪清停业学校" not in chat.text
+    assert "汪清暂时没有补贴培训班，延边州内有2个：" in chat.text
+    await chat.say("延吉有哪些定点培训机构")
+    assert "按“延吉”找到1个" in chat.text
+    assert "延吉还有这些定点培训机构（现在没有开班）：\n· 延吉市第二培训学校" in chat.text
+    assert "汪清" not in chat.text
+    await chat.say("延吉有电商班吗")  # a class, not the institutions, asked for
+    assert "延吉市第二培训学校" not in chat.text
