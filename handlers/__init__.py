@@ -11,10 +11,12 @@ import importlib
 HANDLER_MODULES = (
     "handlers.menu",
     "handlers.attendance",
+    "handlers.class_info",
     "handlers.binding",
     "handlers.claims",
     "handlers.eligibility",
     "handlers.info",
+    "handlers.courses",
 )
 
 _loaded = False

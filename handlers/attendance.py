@@ -1,4 +1,4 @@
-"""签到, 我的出勤率, 提醒设置 and 我的班级: the trainee's side of attendance.
+"""签到, 我的出勤率 and 提醒设置: the trainee's side of attendance (我的班级: class_info.py).
 
 Attendance decides money (第十四条（四）, 第十五条), so answers show the
 hours and the rate the law measures, and what is still within reach.
@@ -13,12 +13,11 @@ from bot.attendance import formatting as fmt
 from bot.attendance import service as att
 from bot.attendance.config import get_attendance_config
 from bot.attendance.preferences import refresh_user_reminders
-from bot.attendance.schedule import WeeklyPattern
 from bot.policy.attendance import attendance_thresholds
 from bot.policy.params import percent
 from handlers.base import Context, Flow, on_intent, register_flow
 from handlers.common import bound_trainee
-from models import ClassSession, Institution, TrainingClass
+from models import ClassSession, TrainingClass
 
 K = "attendance."
 
@@ -307,60 +306,3 @@ class ReminderSettings(Flow):
 
 
 register_flow(ReminderSettings())
-
-
-# --- 我的班级 ------------------------------------------------------------
-
-
-def _pattern_text(ctx: Context, klass: TrainingClass) -> str:
-    try:
-        pattern = WeeklyPattern.model_validate(klass.schedule or {})
-    except ValueError:
-        return ctx.t(K + "class_pattern_explicit")
-    names = ctx.services.texts.raw(K + "weekdays")
-    days = ctx.t(K + "class_pattern_weekday_join").join(names[d].removeprefix("周") for d in pattern.weekdays)
-    return ctx.t(
-        K + "class_pattern",
-        days=days,
-        start=pattern.start.strftime("%H:%M"),
-        end=pattern.end.strftime("%H:%M"),
-    )
-
-
-@on_intent("class_info")
-async def class_info(ctx: Context) -> None:
-    trainee = await bound_trainee(ctx)
-    if trainee is None:
-        return
-    classes = await att.enrolled_classes(ctx.db, trainee.id)
-    if not classes:
-        ctx.say_key(K + "not_enrolled")
-        return
-    limit = get_attendance_config().class_info.upcoming_sessions
-    parts = []
-    for klass in classes:
-        institution = await ctx.db.get(Institution, klass.institution_id)
-        lines = [
-            ctx.t(
-                K + "class_head",
-                klass=klass.name,
-                institution=institution.name if institution else "",
-                place=klass.address or ctx.t(K + "no_place"),
-                teacher=klass.teacher or ctx.t(K + "no_teacher"),
-                pattern=_pattern_text(ctx, klass),
-            ),
-            ctx.t(
-                K + "class_dates",
-                start=klass.start_date.isoformat(),
-                end=klass.end_date.isoformat(),
-                hours=fmt.hours(klass.planned_hours),
-            ),
-        ]
-        upcoming = await att.upcoming_sessions(ctx.db, klass.id, ctx.now, limit)
-        if upcoming:
-            lines.append(ctx.t(K + "class_next_head"))
-            lines += [ctx.t(K + "class_next_item", **_session_fields(ctx, s)) for s in upcoming]
-        else:
-            lines.append(ctx.t(K + "class_no_next"))
-        parts.append("\n".join(lines))
-    ctx.say("\n\n".join(parts), [ctx.t(K + "check_in_button"), ctx.t(K + "attendance_button")])

@@ -1,4 +1,4 @@
-"""The information intents: subsidies, claim documents, finding a class, complaints.
+"""The information intents: subsidies, claim documents, complaints (finding a class: courses.py).
 
 Why here and not in the policy engine: these answers are read-outs of the
 policy data (`config/policy/`) and of the database, put into chat-sized
@@ -9,10 +9,9 @@ sentence from `config/messages/info.yaml`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from bot.audit import audit
 from bot.identity import mask_id_card
@@ -22,14 +21,10 @@ from bot.policy.params import percent
 from bot.policy.profile import ProfileError
 from handlers import rules
 from handlers.base import Context, Flow, on_intent, register_flow
-from models import AuditEntry, Institution, TrainingClass
-from nlu.text import HAN, compact, fold_width
+from models import AuditEntry
+from nlu.text import compact, fold_width
 
-# Classes a trainee can still join or is attending: approved by the bureau
-# (第十四条 班期审核) and not yet over.
-LISTED_CLASS_STATUSES = ("approved", "running")
 _ID_LIKE = re.compile(r"\d{17}[\dXx]")
-_NOT_HAN = re.compile(f"[^{HAN}A-Za-z0-9]+")
 
 
 def _raw(ctx: Context, key: str) -> Any:
@@ -179,148 +174,6 @@ class DocumentsFlow(Flow):
 
 
 register_flow(DocumentsFlow())
-
-
-# --- find_training -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClassFilter:
-    """What a message asks for: places (with their division code prefixes) and the remaining words."""
-
-    places: tuple[str, ...] = ()
-    prefixes: tuple[str, ...] = ()
-    rest: str = ""  # the message without the place names, for occupation words
-    words: tuple[str, ...] = ()  # what is left once the filler words are gone
-
-    @property
-    def empty(self) -> bool:
-        return not self.places and not self.words
-
-
-def read_filter(ctx: Context, text: str) -> ClassFilter:
-    """Place names (longest first) and what is left once they and the filler words are gone."""
-    regions: dict[str, list[str]] = _raw(ctx, "find_training.regions")
-    rest = compact(text)
-    places: list[str] = []
-    prefixes: list[str] = []
-    for name in sorted(regions, key=len, reverse=True):
-        if name in rest:
-            rest = rest.replace(name, " ")
-            places.append(name)
-            prefixes.extend(regions[name])
-    left = rest
-    for word in sorted(_raw(ctx, "find_training.filler"), key=len, reverse=True):
-        left = left.replace(word, " ")
-    words = tuple(w for w in _NOT_HAN.split(left) if len(w) >= 2)
-    shown = tuple(p for p in places if regions[p])  # a name for the whole province filters nothing
-    return ClassFilter(shown, tuple(dict.fromkeys(prefixes)), rest, words)
-
-
-async def find_classes(ctx: Context, flt: ClassFilter) -> tuple[list[tuple[TrainingClass, Institution]], str]:
-    """Approved or running classes of active institutions that have not ended, soonest first.
-
-    Returns the rows and the occupation they were narrowed to ("" when not narrowed).
-    An occupation of a listed class named in the message wins; otherwise the first
-    leftover word is taken as the occupation asked for, so "厨师" finds nothing
-    instead of everything.
-    """
-    query = (
-        select(TrainingClass, Institution)
-        .join(Institution, Institution.id == TrainingClass.institution_id)
-        .where(
-            Institution.status == "active",
-            TrainingClass.status.in_(LISTED_CLASS_STATUSES),
-            TrainingClass.end_date >= ctx.today,
-        )
-        .order_by(TrainingClass.start_date, TrainingClass.id)
-    )
-    if flt.prefixes:
-        query = query.where(or_(*(TrainingClass.region_code.startswith(p) for p in flt.prefixes)))
-    rows = [(c, i) for c, i in (await ctx.db.execute(query)).all()]
-    named = sorted({c.occupation for c, _ in rows if c.occupation and c.occupation in flt.rest}, key=len)
-    if named:
-        return [(c, i) for c, i in rows if c.occupation in named], "、".join(named)
-    if flt.words:
-        word = flt.words[0]
-        return [(c, i) for c, i in rows if word in c.occupation or word in c.name], word
-    return rows, ""
-
-
-async def say_classes(ctx: Context, flt: ClassFilter) -> None:
-    rows, occupation = await find_classes(ctx, flt)
-    hotline = _raw(ctx, "hotline")
-    label = str(_raw(ctx, "find_training.filter_joiner")).join([*flt.places, *filter(None, [occupation])])
-    choices = list(_raw(ctx, "find_training.choices"))
-    if not rows:
-        if label:
-            ctx.say_key("info.find_training.none", choices, filter=label, hotline=hotline)
-        else:
-            ctx.say_key("info.find_training.none_at_all", choices, hotline=hotline)
-        return
-    limit = int(_raw(ctx, "find_training.max_listed"))
-    if label:
-        lines = [ctx.t("info.find_training.found_filtered", filter=label, count=len(rows))]
-    else:
-        lines = [ctx.t("info.find_training.found", count=len(rows))]
-    unknown = ctx.t("info.find_training.unknown")
-    for cls, inst in rows[:limit]:
-        status_key = "running" if cls.start_date <= ctx.today else "approved"
-        lines.append(
-            ctx.t(
-                "info.find_training.line",
-                name=cls.name,
-                status=ctx.t(f"info.find_training.status.{status_key}"),
-                institution=inst.name,
-                start=cls.start_date.isoformat(),
-                end=cls.end_date.isoformat(),
-                address=cls.address or inst.address or unknown,
-                phone=inst.contact_phone or unknown,
-            )
-        )
-    if len(rows) > limit:
-        lines.append(ctx.t("info.find_training.more", rest=len(rows) - limit))
-    lines.append(ctx.t("info.find_training.sign_up"))
-    ctx.say("\n".join(lines))
-
-
-@on_intent("find_training")
-async def find_training(ctx: Context) -> None:
-    flt = read_filter(ctx, ctx.text)
-    await say_classes(ctx, flt)
-    if flt.empty:
-        await ctx.start_flow("find_training")
-
-
-class FindTrainingFlow(Flow):
-    """After an unfiltered list: one chance to name an occupation or a place."""
-
-    name = "find_training"
-
-    async def start(self, ctx: Context) -> None:
-        ctx.say_key("info.find_training.ask_filter")
-
-    async def on_message(self, ctx: Context) -> bool:
-        flt = read_filter(ctx, ctx.text)
-        ctx.end_flow()
-        if flt.empty or (not flt.places and _other_intent(ctx, "find_training")):
-            return False  # not a place or an occupation: the engine routes it afresh
-        await say_classes(ctx, flt)
-        return True
-
-    async def reask(self, ctx: Context) -> None:  # pragma: no cover - on_message always ends the flow
-        ctx.say_key("info.find_training.ask_filter")
-
-
-register_flow(FindTrainingFlow())
-
-
-def _other_intent(ctx: Context, own: str) -> bool:
-    """The message clearly means something else (a menu button, a confident other intent)."""
-    parse = ctx.parse
-    return parse.intent not in (own, "out_of_scope") and (
-        parse.confidence >= ctx.services.settings.intent_threshold
-    )
 
 
 # --- complaint -------------------------------------------------------------------

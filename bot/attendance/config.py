@@ -7,16 +7,18 @@ rules of 吉人社规〔2024〕3号.
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bot.config_file import StrictModel, load_yaml
 from bot.settings import CONFIG_DIR
 
 CONFIG_FILE = CONFIG_DIR / "attendance.yaml"
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
 
 
 class CheckIn(StrictModel):
@@ -39,6 +41,17 @@ class Warnings(StrictModel):
 
 class ClassInfo(StrictModel):
     upcoming_sessions: int = Field(ge=1, le=20)
+    ended_within_days: int = Field(default=30, ge=0, le=366)
+    # word -> [from, to) as "HH:MM" ("24:00" is the end of the day)
+    day_parts: dict[str, tuple[str, str]] = Field(default_factory=dict)
+
+    @field_validator("day_parts")
+    @classmethod
+    def _times(cls, value: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        for word, (start, end) in value.items():
+            if not (_HHMM.fullmatch(start) and _HHMM.fullmatch(end) and start < end):
+                raise ValueError(f"class_info.day_parts.{word}: need two times HH:MM, the first earlier")
+        return value
 
 
 class Imports(StrictModel):

@@ -98,8 +98,12 @@ async def test_find_training_filters_by_region_and_occupation(chat: ChatDriver, 
     assert "0431-88880000" in chat.text
     await chat.say("延边有没有电工培训")
     assert "电工(五级)培训班（正在上课）" in chat.text and "育婴员" not in chat.text
+    # Nothing in 白城: the rest of the province is offered, with one line saying so.
     await chat.say("白城有培训班吗")
-    assert "暂时没有找到白城的补贴培训班" in chat.text and "12333" in chat.text
+    assert chat.text.startswith("白城暂时没有补贴培训班，省内其他地方有2个：")
+    await chat.say("白城有厨师班吗")
+    assert "暂时没有找到白城 厨师的补贴培训班" in chat.text and "12333" in chat.text
+    assert "转人工" in chat.choices
 
 
 async def test_find_training_from_the_menu_then_narrow(chat: ChatDriver, services: Services) -> None:
