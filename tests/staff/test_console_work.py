@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from bot.clock import FrozenClock
 from models import AttendanceRecord, Broadcast, Claim, ClassSession, Enrollment, OutboxMessage, Trainee
 from tests.conftest import ADMIN_TOKEN
-from tests.staff.console_client import sign_in
+from tests.staff.console_client import settled, sign_in
 from tests.staff.world import World
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -315,4 +315,5 @@ async def test_console_import_checks_then_imports(
     form.add_field("kind", "roster")
     form.add_field("file", big, filename="big.csv", content_type="text/csv")
     resp = await client.post("/console/imports/check", data=form)
-    assert resp.status == 422 and "超过班额" in await resp.text()
+    status, page = await settled(client, await resp.text(), resp.status, resp.url.path)
+    assert status == 422 and "超过班额" in page
