@@ -1,4 +1,4 @@
-"""`config/handover.yaml`: working hours, clocks, return commands and region names."""
+"""`config/handover.yaml`: working hours, clocks and return commands; region names from bot.places."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from datetime import time
 from functools import lru_cache
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
+from bot import places
 from bot.config_file import StrictModel, load_yaml
 from bot.settings import CONFIG_DIR
 
@@ -33,22 +34,12 @@ class HandoverConfig(StrictModel):
     tick_seconds: int = Field(ge=5, le=3600)
     return_commands: tuple[str, ...] = Field(min_length=1)
     region_lookback_messages: int = Field(ge=0, le=100)
-    regions: dict[str, tuple[str, ...]]
     max_reply_chars: int = Field(default=2000, ge=10)
     notify_staff: bool = True
 
-    @field_validator("regions")
-    @classmethod
-    def _codes(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        for code, names in value.items():
-            if len(code) != 6 or not code.isdigit() or not names:
-                raise ValueError(f"regions: {code!r} must be a six-digit code with at least one name")
-        return value
-
     def region_name(self, code: str | None) -> str | None:
-        """The official name of a code (its first listed name)."""
-        names = self.regions.get(code or "")
-        return names[0] if names else None
+        """The official name of a division (config/places/jilin.yaml), None for the province queue."""
+        return None if code == places.PROVINCE_CODE else places.region_name(code)
 
 
 @lru_cache(maxsize=1)

@@ -8,29 +8,25 @@ read sends the request to the province queue, where city staff can take it.
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handover.config import HandoverConfig
+from bot import places
 from models import ChatUser, Institution, Message, Trainee
 
 
 class RegionNames:
-    """Finds the place named in a text: the longest known name wins (二道江区 over 二道区)."""
+    """Finds the office's region in a text, by the places of bot.places (二道江区 over 二道区).
 
-    def __init__(self, config: HandoverConfig) -> None:
-        pairs = [(name, code) for code, names in config.regions.items() for name in names]
-        pairs.sort(key=lambda p: len(p[0]), reverse=True)
-        self._codes = dict(pairs)
-        self._pattern = re.compile("|".join(re.escape(name) for name, _ in pairs)) if pairs else None
+    The province itself (吉林, 吉林省) and areas that are not divisions (长白山)
+    name no office: such a request stays in the province queue.
+    """
 
     def find(self, text: str) -> str | None:
         """The most specific code named in `text` (a county over its city), or None."""
-        if not text or self._pattern is None:
-            return None
-        codes = [self._codes[m.group(0)] for m in self._pattern.finditer(text)]
+        codes = [
+            hit.code for hit in places.find_places(text) if hit.code and hit.code != places.PROVINCE_CODE
+        ]
         if not codes:
             return None
         # "长春市南关区" names both: the county is the office that answers.

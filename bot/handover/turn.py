@@ -24,7 +24,7 @@ from handlers.base import Context, Reply
 def region_names(services: Services) -> RegionNames:
     names = services.extra.get("handover.region_names")
     if not isinstance(names, RegionNames):
-        names = services.extra["handover.region_names"] = RegionNames(handover_config(services))
+        names = services.extra["handover.region_names"] = RegionNames()
     return names
 
 

@@ -43,7 +43,7 @@ def test_working_minutes_count_only_office_time() -> None:
 
 
 def test_the_most_specific_place_named_wins() -> None:
-    names = RegionNames(load_config())
+    names = RegionNames()
     assert names.find("我在长春市南关区") == "220102"
     assert names.find("二道江区的") == "220503"
     assert names.find("长春二道区") == "220105"
