@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.auth import Principal
@@ -163,33 +162,15 @@ async def claim(
     return bool(getattr(result, "rowcount", 0))
 
 
-async def save_progress(database: Database, token: str, done: int, now: datetime) -> bool:
-    """Write how far a running check or import is, without waiting on a busy database.
-
-    On SQLite the running import's own transaction holds the write lock, so this
-    try gives up at once (the page of the process running it shows its live count
-    meanwhile); PostgreSQL takes it at once.
-    """
-    stmt = (
-        update(ImportUpload)
-        .where(ImportUpload.token == token, ImportUpload.state.in_(("checking", "importing")))
-        .values(done=done, updated_at=now)
-    )
-    async with database.engine.connect() as conn:
-        previous = None
-        if database.is_sqlite:
-            previous = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
-            await conn.exec_driver_sql("PRAGMA busy_timeout=50")
-        try:
-            await conn.execute(stmt)
-            await conn.commit()
-            return True
-        except OperationalError:
-            await conn.rollback()
-            return False
-        finally:
-            if previous is not None:
-                await conn.exec_driver_sql(f"PRAGMA busy_timeout={int(previous)}")
+async def save_progress(database: Database, token: str, done: int, now: datetime) -> None:
+    """Write how far a running check or import is, in a transaction of its own, for the other processes."""
+    async with database.session() as db:
+        await db.execute(
+            update(ImportUpload)
+            .where(ImportUpload.token == token, ImportUpload.state.in_(("checking", "importing")))
+            .values(done=done, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def sweep(db: AsyncSession, now: datetime, expired_message: str) -> int:

@@ -3,9 +3,10 @@
 Both run as tasks of the process that received the request and write their
 outcome to the upload's row (`bot.attendance.import_uploads`), so whichever
 process serves the next page shows it. While one runs, its row count is
-written every few hundred milliseconds for the other processes, and kept live
-in this app for its own pages (on SQLite the import's transaction holds the
-write lock, so only this process sees the count move until it ends).
+written every few hundred milliseconds for the other processes (PostgreSQL;
+on SQLite the task's transaction holds the write lock, so there only this
+process sees the count move until it ends), and kept live in this app for
+its own pages.
 
 The import marks its row imported inside its own transaction: if the row was
 swept as expired meanwhile, the import rolls back, so the row never says
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.attendance import import_uploads as store
@@ -134,13 +135,25 @@ def start(
 
 
 async def _pump(services: Services, token: str, live: Live) -> None:
+    """Every few hundred milliseconds, the live count to the row (PostgreSQL).
+
+    On SQLite the running check or import holds the database's one write lock
+    from its first row to its end, so a write here could only wait for it: the
+    count reaches the row when the task ends, and meanwhile only this process
+    (its live count) shows it moving.
+    """
+    if services.db.is_sqlite:
+        return
     every = get_config().imports.progress_write_ms / 1000
     written = 0
     while True:
         await asyncio.sleep(every)
-        if live.done != written and await store.save_progress(
-            services.db, token, live.done, services.clock.now()
-        ):
+        if live.done != written:
+            try:
+                await store.save_progress(services.db, token, live.done, services.clock.now())
+            except SQLAlchemyError:  # a missed count is no reason to stop the import
+                log.warning("console import progress not written", exc_info=True)
+                continue
             written = live.done
 
 
