@@ -6,6 +6,7 @@ from models.channels import AccessToken, InboundUpdate, Lease
 from models.chat import ChatUser, ConversationState, Message
 from models.claims import Claim, ClaimEvent, Rectification
 from models.handover import Handover, HandoverReply
+from models.imports import ImportUpload
 from models.outbox import Broadcast, OutboxMessage
 from models.people import Institution, Trainee
 from models.security import BindThrottle, WeChatNonce
@@ -28,6 +29,7 @@ __all__ = [
     "Enrollment",
     "Handover",
     "HandoverReply",
+    "ImportUpload",
     "InboundUpdate",
     "Institution",
     "Lease",

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.attendance.config import get_attendance_config
+from bot.attendance.import_uploads import sweep_expired
 from bot.attendance.reminders import create_reminders, tick
 from bot.services import Services
 
@@ -25,6 +26,8 @@ async def morning_run(services: Services) -> None:
 
 async def attendance_tick(services: Services) -> None:
     await tick(services)
+    # Console uploads past their expiry lose their sealed file (rosters carry ID numbers).
+    await sweep_expired(services)
 
 
 def register(scheduler: Scheduler) -> None:

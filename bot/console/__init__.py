@@ -13,7 +13,18 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.console import broadcasts, claims, classes, handoffs, home, imports, outbox, signin, trainee_chats
+from bot.console import (
+    broadcasts,
+    claims,
+    classes,
+    handoffs,
+    home,
+    import_tasks,
+    imports,
+    outbox,
+    signin,
+    trainee_chats,
+)
 from bot.console.page import JINJA_KEY, console_not_found
 from bot.identity import strip_bidi
 
@@ -40,4 +51,7 @@ def setup(app: web.Application) -> None:
     for module in PAGES:
         app.add_routes(module.routes)
     app.middlewares.append(console_not_found)
-    app[imports.JOBS_KEY] = {}
+    app[import_tasks.LIVE_KEY] = {}
+    app[import_tasks.TASKS_KEY] = set()
+    # Before the app's own cleanup disposes the pool the import tasks use.
+    app.on_cleanup.append(import_tasks.stop_all)

@@ -3,6 +3,8 @@
 The pictures are open claims by stage (the overdue part in red) and the
 overdue steps per county (the class's region code, where the reviewing
 bureau sits), both cut to the caller's scope like the board they link to.
+Counties are named as staff say them (`bot.places`): with their city for
+whoever looks across cities (长春市南关区), alone within one's own city (南关区).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bot.auth import Principal
 from bot.broadcasts import sending as svc
 from bot.console.charts import stacked_bars
 from bot.console.page import Page, console_page, labels_of
+from bot.places import PROVINCE_CODE, parent, region_name, short_name
 from bot.staff import queries
 from bot.staff.scope import claim_scope
 from models import Claim, TrainingClass
@@ -48,6 +51,19 @@ async def overdue_by_county(db: AsyncSession, principal: Principal, today: date)
     return [(region, int(n)) for region, n in rows]
 
 
+def county_label(code: str, principal: Principal) -> str:
+    """The county's name, its city's short name first unless the caller works inside that city."""
+    name = region_name(code)
+    if name is None:
+        return code  # not a division of the places file: the code is all there is to say
+    city = parent(code)
+    if city is None or city == PROVINCE_CODE or principal.is_operator:
+        return name
+    if not principal.is_province and principal.region_code.startswith(city[:4]):
+        return name
+    return f"{short_name(city) or ''}{name}"
+
+
 @routes.get("/console/")
 @console_page()
 async def home(request: web.Request, page: Page) -> web.StreamResponse:
@@ -57,7 +73,10 @@ async def home(request: web.Request, page: Page) -> web.StreamResponse:
         counts = await queries.overview(db, page.principal, today)
         recent = await svc.list_visible(db, page.principal, limit=5)
         stages = await claims_by_stage(db, page.principal, today)
-        counties = await overdue_by_county(db, page.principal, today)
+        counties = [
+            (region, county_label(region, page.principal), n)
+            for region, n in await overdue_by_county(db, page.principal, today)
+        ]
     labels = labels_of(request)
     stage_chart = Markup("")
     if stages:
@@ -70,7 +89,7 @@ async def home(request: web.Request, page: Page) -> web.StreamResponse:
     county_chart = Markup("")
     if counties:
         county_chart = stacked_bars(
-            [(region, 0, n) for region, n in counties],
+            [(label, 0, n) for _, label, n in counties],
             title=labels["overview"]["by_county"],
             chart_id="chart-counties",
             legend=(labels["claims"]["on_time"], labels["claims"]["overdue_legend"]),

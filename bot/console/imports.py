@@ -1,101 +1,41 @@
 """The console's imports: upload a workbook or CSV, see the dry run row by row, then import all or nothing.
 
-The flow is check → confirm → progress. The checked upload is kept in this
-process's memory under a random token bound to the signed-in staff member
-(never on disk: rosters carry ID numbers) until it is imported or expires,
-so "确认导入" imports exactly the file that was checked. The import itself
-runs in the background in one transaction (`bot.attendance.imports`) and
-the result page refreshes itself while it runs, counting rows; a single
-bad row still rejects everything, exactly as through the API.
+The flow is check → confirm → progress, and any serve process may take any
+step: the upload is a row in the database (`bot.attendance.import_uploads`,
+its file sealed with AES-GCM until it is imported or expires) under a random
+token bound to the staff member and scope that checked it, so "确认导入"
+imports exactly the file that was checked, once. The dry run and the import
+run in the background (`import_tasks`); the page reloads itself while they
+run, counting rows, and a small file's report is there at once. A single bad
+row still rejects everything, exactly as through the API.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
-import time
-from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from sqlalchemy.exc import IntegrityError
 
 from bot.api.admin_exports import template
+from bot.attendance import import_uploads as store
 from bot.attendance.config import get_attendance_config
-from bot.attendance.import_context import ImportResult
 from bot.attendance.import_files import UnreadableFile, read_upload
-from bot.attendance.import_reading import Source, parse
-from bot.attendance.import_rows import SECTIONS, ImportRejected
-from bot.attendance.imports import Importer
-from bot.auth import Principal
+from bot.attendance.import_rows import SECTIONS
+from bot.console import import_tasks as tasks
+from bot.console.config import get_config
 from bot.console.page import MULTIPART_KEY, Page, console_page, redirect
-from bot.services import Services
+from models import ImportUpload
 
 routes = web.RouteTableDef()
 KINDS = (*SECTIONS, "workbook")
-KEEP_SECONDS = 30 * 60
-JOBS_KEY = web.AppKey("console_import_jobs", dict)
-_TASKS: set[asyncio.Task[None]] = set()
+TOKEN = r"{token:[\w-]{10,40}}"
 
 
-@dataclass
-class ImportJob:
-    owner: str
-    kind: str
-    filename: str
-    sources: list[Source]
-    created: float = field(default_factory=time.monotonic)
-    state: str = "checked"  # checked → running → done | rejected | failed
-    total: int = 0
-    done: int = 0
-    result: dict[str, Any] | None = None
-    report: list[dict[str, Any]] = field(default_factory=list)
-    message: str = ""
-
-
-class _DryRun(Exception):
-    def __init__(self, result: ImportResult) -> None:
-        super().__init__("dry run")
-        self.result = result
-
-
-def _jobs(request: web.Request) -> dict[str, ImportJob]:
-    jobs: dict[str, ImportJob] = request.app[JOBS_KEY]
-    now = time.monotonic()
-    for token in [t for t, j in jobs.items() if now - j.created > KEEP_SECONDS and j.state != "running"]:
-        del jobs[token]
-    return jobs
-
-
-async def run_import(
-    services: Services,
-    principal: Principal,
-    sources: list[Source],
-    *,
-    dry_run: bool,
-    job: ImportJob | None = None,
-) -> ImportResult:
-    """Validate and apply in one transaction; a dry run rolls back. ImportRejected names every bad row."""
-    parsed = parse(sources, get_attendance_config().imports.max_rows)
-    if job is not None:
-        job.total = sum(len(rows) for rows in parsed.values())
-    try:
-        async with services.db.session() as db:
-            importer = Importer(db, services, principal, services.clock.now())
-            if job is not None:
-
-                def tick() -> None:
-                    job.done = min(job.done + 1, job.total)
-
-                importer.progress = tick
-            result = await importer.run(parsed)
-            if dry_run:
-                raise _DryRun(result)
-    except _DryRun as done:
-        done.result.dry_run = True
-        return done.result
-    return result
+def _keep() -> timedelta:
+    return timedelta(minutes=get_config().imports.keep_minutes)
 
 
 def _render_form(page: Page, status: int = 200, **extra: Any) -> web.Response:
@@ -105,7 +45,9 @@ def _render_form(page: Page, status: int = 200, **extra: Any) -> web.Response:
         kinds=KINDS,
         kind=extra.pop("kind", "roster"),
         job=None,
+        done=0,
         token="",
+        refresh=0,
         **extra,
     )
 
@@ -129,8 +71,8 @@ async def template_download(request: web.Request, page: Page) -> web.StreamRespo
 @routes.post("/console/imports/check")
 @console_page()
 async def check(request: web.Request, page: Page) -> web.StreamResponse:
-    """Read the upload and dry-run it: the per-row report, nothing written."""
-    texts = page.services.texts
+    """Read the upload, keep it sealed, dry-run it in the background; the page then shows the report."""
+    texts, services = page.services.texts, page.services
     try:
         fields, upload = await _read_form(request)
     except UploadTooLarge as exc:
@@ -140,22 +82,31 @@ async def check(request: web.Request, page: Page) -> web.StreamResponse:
     if upload is None or not upload[1]:
         return _render_form(page, 400, kind=kind, error=texts.get("console.imports.no_file"))
     filename, raw, content_type = upload
-    sections = SECTIONS if kind == "workbook" else (kind,)
-    job = ImportJob(page.principal.actor, kind, filename, [])
     try:
-        job.sources = read_upload(sections, raw, filename, content_type)
-        result = await run_import(page.services, page.principal, job.sources, dry_run=True)
+        sources = read_upload(tasks.sections_of(kind), raw, filename, content_type)
     except UnreadableFile as exc:
         return _render_form(
             page, 400, kind=kind, error=texts.get("console.imports.unreadable", message=exc.message)
         )
-    except ImportRejected as exc:
-        job.state, job.report = "rejected", exc.report
-        return page.render("imports.html", status=422, kinds=KINDS, kind=kind, job=job, token="")
-    job.result = result.to_dict()
-    token = secrets.token_urlsafe(16)
-    _jobs(request)[token] = job
-    return page.render("imports.html", kinds=KINDS, kind=kind, job=job, token=token)
+    live = tasks.Live(total=sum(len(src.rows) for src in sources))
+    now = services.clock.now()
+    async with services.db.session() as db:
+        await store.sweep(db, now, texts.get("console.imports.expired"))
+        row = await store.create(
+            db,
+            services.settings,
+            page.principal,
+            kind=kind,
+            upload=store.SealedFile(filename, content_type, raw),
+            total=live.total,
+            now=now,
+            keep=_keep(),
+        )
+        token = row.token
+    task = tasks.start(request.app, token, live, tasks.check(services, page.principal, token, sources, live))
+    # A small file is checked before this wait ends and its report shows at once.
+    await asyncio.wait({task}, timeout=get_config().imports.check_wait_ms / 1000)
+    return redirect(f"/console/imports/{token}")
 
 
 class UploadTooLarge(Exception):
@@ -200,42 +151,49 @@ async def _read_form(request: web.Request) -> tuple[dict[str, str], tuple[str, b
     return fields, upload
 
 
-def _own_job(request: web.Request, page: Page) -> tuple[str, ImportJob | None]:
-    token = request.match_info.get("token") or ""
-    job = _jobs(request).get(token)
-    return token, job if job is not None and job.owner == page.principal.actor else None
+async def _own_upload(request: web.Request, page: Page) -> tuple[str, ImportUpload | None]:
+    """The upload behind the URL's token if it is the caller's (anyone else's looks expired)."""
+    token = request.match_info["token"]
+    async with page.services.db.session() as db:
+        row = await store.find(db, token)
+    return token, row if row is not None and store.owns(row, page.principal) else None
 
 
-async def _apply(services: Services, principal: Principal, job: ImportJob) -> None:
-    try:
-        result = await run_import(services, principal, job.sources, dry_run=False, job=job)
-    except ImportRejected as exc:  # the data changed since the check
-        job.state, job.report = "rejected", exc.report
-    except IntegrityError:
-        job.state, job.message = "failed", services.texts.get("console.imports.conflict")
-    else:
-        job.state, job.result = "done", result.to_dict()
-    finally:
-        job.sources = []  # the file (ID numbers) is not kept once imported
-
-
-@routes.post(r"/console/imports/{token:[\w-]{10,40}}/run")
+@routes.post(rf"/console/imports/{TOKEN}/run")
 @console_page()
 async def confirm(request: web.Request, page: Page) -> web.StreamResponse:
-    token, job = _own_job(request, page)
-    if job is None or job.state != "checked":
-        return _render_form(page, 409, error=page.services.texts.get("console.imports.expired"))
-    job.state = "running"
-    task = asyncio.create_task(_apply(page.services, page.principal, job))
-    _TASKS.add(task)
-    task.add_done_callback(_TASKS.discard)
+    """Import the checked file, once; any process may take this step."""
+    services = page.services
+    token, row = await _own_upload(request, page)
+    claimed = False
+    if row is not None:
+        async with services.db.session() as db:
+            claimed = await store.claim(db, token, page.principal, now=services.clock.now(), keep=_keep())
+    if row is None or not claimed:
+        return _render_form(page, 409, error=services.texts.get("console.imports.expired"))
+    live = tasks.Live(total=row.total)
+    tasks.start(request.app, token, live, tasks.apply(services, page.principal, token, live))
     return redirect(f"/console/imports/{token}")
 
 
-@routes.get(r"/console/imports/{token:[\w-]{10,40}}")
+@routes.get(rf"/console/imports/{TOKEN}")
 @console_page()
 async def progress(request: web.Request, page: Page) -> web.StreamResponse:
-    token, job = _own_job(request, page)
-    if job is None:
+    """Where an upload is: checking, its report, importing, imported or why not; reloads while it runs."""
+    token, row = await _own_upload(request, page)
+    now = page.services.clock.now()
+    if row is None or (row.state in ("checking", "checked") and row.expires_at <= now):
         return _render_form(page, 404, error=page.services.texts.get("console.imports.expired"))
-    return page.render("imports.html", kinds=KINDS, kind=job.kind, job=job, token=token)
+    live = request.app[tasks.LIVE_KEY].get(token)
+    done = live.done if live is not None else row.done
+    status = 422 if row.state == "failed" and row.problems else 200
+    return page.render(
+        "imports.html",
+        status=status,
+        kinds=KINDS,
+        kind=row.kind,
+        job=row,
+        done=done,
+        token=token,
+        refresh=get_config().imports.refresh_seconds,
+    )

@@ -23,3 +23,16 @@ async def sign_in(client: TestClient, token: str) -> str:
     csrf = CSRF.search(home)
     assert csrf, home
     return csrf.group(1)
+
+
+async def settled(client: TestClient, page: str, status: int, url: str, tries: int = 3000) -> tuple[int, str]:
+    """The import page once its check or import has ended (it reloads itself while one runs)."""
+    import asyncio
+
+    for _ in range(tries):
+        if 'id="import-progress"' not in page:
+            return status, page
+        await asyncio.sleep(0.05)
+        resp = await client.get(url)
+        status, page = resp.status, await resp.text()
+    raise AssertionError(f"still running: {page}")

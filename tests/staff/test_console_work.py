@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from bot.clock import FrozenClock
 from models import AttendanceRecord, Broadcast, Claim, ClassSession, Enrollment, OutboxMessage, Trainee
 from tests.conftest import ADMIN_TOKEN
-from tests.staff.console_client import sign_in
+from tests.staff.console_client import settled, sign_in
 from tests.staff.world import World
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -315,4 +315,21 @@ async def test_console_import_checks_then_imports(
     form.add_field("kind", "roster")
     form.add_field("file", big, filename="big.csv", content_type="text/csv")
     resp = await client.post("/console/imports/check", data=form)
-    assert resp.status == 422 and "超过班额" in await resp.text()
+    status, page = await settled(client, await resp.text(), resp.status, resp.url.path)
+    assert status == 422 and "超过班额" in page
+
+
+async def test_overview_names_the_counties_with_overdue_steps(client: TestClient, world: World) -> None:
+    """Region codes (220102) become the names staff say; the city is added for whoever looks across cities."""
+    await sign_in(client, ADMIN_TOKEN)
+    page = await (await client.get("/console/")).text()
+    chart = page.split('id="chart-counties"')[1].split("</svg>")[0]
+    table = page.split('id="overdue-by-county"')[1].split("</table>")[0]
+    assert "长春市南关区" in chart and "长春市南关区" in table  # 刘洋's returned claim, due yesterday
+    assert ">220102<" not in chart + table
+    await client.post("/console/logout", data={"_csrf": ""})
+    client.session.cookie_jar.clear()
+    await sign_in(client, world.tokens["changchun"])
+    page = await (await client.get("/console/")).text()
+    table = page.split('id="overdue-by-county"')[1].split("</table>")[0]
+    assert "南关区" in table and "长春市南关区" not in table
