@@ -133,10 +133,13 @@ def is_https(request: web.Request) -> bool:
     return _trusted(request) and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
 
 
-def _finite(text: str) -> float:
+def _finite(text: str) -> float | int:
+    """A JSON fraction; one with no fractional part is the integer (JSON Schema's rule: 3.0 is 3)."""
     value = float(text)
     if not math.isfinite(value):
         raise ValueError("a number too large")
+    if value.is_integer() and abs(value) <= MAX_SAFE_INT:
+        return int(value)
     return value
 
 

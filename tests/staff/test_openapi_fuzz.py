@@ -9,16 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, Phase, settings
-from schemathesis.checks import not_a_server_error
 
 from bot.api.openapi import build_document
-from tests.conftest import ADMIN_TOKEN
+from tests.security.schema_run import call_and_check, fuzz_settings, schema
 from tests.staff.live_server import LiveServer, demo_app_served
 
 DOCUMENT = build_document()
-schema = schemathesis.openapi.from_dict(DOCUMENT)
 
 CONTRACT = {
     "/healthz": {"get"},
@@ -88,13 +84,6 @@ def _pg_ready() -> None:
 
 
 @schema.parametrize()
-@settings(
-    max_examples=10,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
-def test_no_server_error(case: Any, live: LiveServer) -> None:
-    response = case.call(base_url=live.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
-    case.validate_response(response, checks=[not_a_server_error])
+@fuzz_settings
+def test_schema_valid_requests_answered_as_documented(case: Any, live: LiveServer) -> None:
+    call_and_check(case, live.url)
