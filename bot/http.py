@@ -98,6 +98,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.error("database unavailable on %s %s: %s", request.method, request.path, detail)
         return error_response(503, *DB_UNAVAILABLE)
     except sa_exc.DBAPIError as exc:
+        if isinstance(exc.orig, OverflowError) or isinstance(exc.orig.__cause__, OverflowError):
+            # asyncpg refuses a Python int beyond the column's range before PostgreSQL sees it.
+            log.info("database driver refused a value on %s %s", request.method, request.path)
+            return error_response(400, "invalid_value", "请求中的某个值超出了允许的范围")
         if exc.connection_invalidated:
             log.error("database connection lost on %s %s", request.method, request.path)
             return error_response(503, *DB_UNAVAILABLE)

@@ -115,7 +115,8 @@ def parse_audience(target: Any, raw: Any, texts: Texts) -> Audience:
 
 
 async def check_audience(db: AsyncSession, principal: Principal, audience: Audience, texts: Texts) -> None:
-    """404 for unknown ids (as everywhere in the staff API), 403 for a region, institution or class outside the sender's scope."""
+    """404 for an unknown id (as everywhere in the staff API), 403 for a region,
+    institution or class outside the sender's scope."""
     if audience.region is not None and not principal.is_province:
         wanted = region_prefix(audience.region)
         if principal.is_operator:

@@ -41,6 +41,10 @@ CONFIG = SchemathesisConfig.from_dict(
     }
 )
 schema = schemathesis.openapi.from_dict(build_document(), config=CONFIG)
+# Workbook uploads are bytes like any other: sent, so their refusal is checked too.
+schemathesis.serializer.alias(
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/octet-stream"
+)
 
 CHECKS = [
     not_a_server_error,
