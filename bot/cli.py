@@ -28,8 +28,13 @@ Command = Callable[[Settings, argparse.Namespace], int]
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import faulthandler
+
     from bot.app import create_app
 
+    # A fatal signal (SIGBUS from a memory-mapped SQLite file cut short, SIGSEGV in a
+    # C extension) then leaves its name and the Python stacks on stderr, not silence.
+    faulthandler.enable()
     if args.seed_demo:
         settings = settings.model_copy(update={"seed_demo": True})
     host = args.host or settings.host

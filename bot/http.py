@@ -98,6 +98,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.error("database unavailable on %s %s: %s", request.method, request.path, detail)
         return error_response(503, *DB_UNAVAILABLE)
     except sa_exc.DBAPIError as exc:
+        if isinstance(exc.orig, OverflowError) or isinstance(exc.orig.__cause__, OverflowError):
+            # asyncpg refuses a Python int beyond the column's range before PostgreSQL sees it.
+            log.info("database driver refused a value on %s %s", request.method, request.path)
+            return error_response(400, "invalid_value", "请求中的某个值超出了允许的范围")
         if exc.connection_invalidated:
             log.error("database connection lost on %s %s", request.method, request.path)
             return error_response(503, *DB_UNAVAILABLE)
@@ -133,10 +137,13 @@ def is_https(request: web.Request) -> bool:
     return _trusted(request) and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
 
 
-def _finite(text: str) -> float:
+def _finite(text: str) -> float | int:
+    """A JSON fraction; one with no fractional part is the integer (JSON Schema's rule: 3.0 is 3)."""
     value = float(text)
     if not math.isfinite(value):
         raise ValueError("a number too large")
+    if value.is_integer() and abs(value) <= MAX_SAFE_INT:
+        return int(value)
     return value
 
 

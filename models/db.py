@@ -7,6 +7,7 @@ so that the console and the server can share the embedded file.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseUnavailable(Exception):
@@ -80,6 +83,8 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.sqlite_path: Path | None = None
+        # The WAL index (-shm) as last seen: (inode, length); see check_shared_memory.
+        self._shm_seen: tuple[int, int] = (0, 0)
         # Statement parameters hold user text: never in an error message or a log line.
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
@@ -133,6 +138,40 @@ class Database:
             # Refused here, clearly, rather than met inside SQLite (WAL's shared memory
             # on a read-only file has crashed the process with SIGBUS).
             raise DatabaseUnavailable(f"the SQLite database file {self.sqlite_path} is read-only")
+        self.check_shared_memory()
+
+    def check_shared_memory(self) -> None:
+        """Give back the WAL index its length when something truncated it under us.
+
+        SQLite memory-maps the `-shm` file; once it is cut shorter (`: > bot.sqlite3-shm`,
+        a restore that copies files over a running server) the next read of a mapped
+        page is a SIGBUS that kills the process with nothing logged (reproduced; issue
+        12). Extended back, the pages read as zeros, which SQLite takes for an index to
+        rebuild from the WAL file, as on a first open. A truncation during a request is
+        still fatal; `serve` enables faulthandler so that at least the signal is logged.
+        """
+        assert self.sqlite_path is not None
+        shm = self.sqlite_path.with_name(self.sqlite_path.name + "-shm")
+        try:
+            st = shm.stat()
+        except FileNotFoundError:
+            self._shm_seen = (0, 0)  # unlinked: our mapping keeps the old file alive
+            return
+        inode, length = self._shm_seen
+        if st.st_ino != inode or st.st_size >= length:
+            self._shm_seen = (st.st_ino, st.st_size)
+            return
+        log.error(
+            "the SQLite shared-memory file %s was truncated from %d to %d bytes under the "
+            "running server; restoring its length (SQLite rebuilds the index from the WAL)",
+            shm,
+            length,
+            st.st_size,
+        )
+        try:
+            os.truncate(shm, length)
+        except OSError as exc:
+            raise DatabaseUnavailable(f"the SQLite shared-memory file {shm} was truncated") from exc
 
     async def ping(self) -> bool:
         try:

@@ -197,7 +197,7 @@ async def import_bundle(request: web.Request, staff: Staff) -> web.StreamRespons
 async def _class_in_scope(request: web.Request, db: Any, principal: Principal) -> TrainingClass:
     raw = request.match_info["class_id"]
     klass = found(
-        await db.get(TrainingClass, int(raw)) if raw.isdigit() and len(raw) < 12 else None,
+        await db.get(TrainingClass, int(raw)) if raw.isdigit() and int(raw[:12]) < 2**31 else None,
         ApiError(404, "not_found", "没有这个班级"),
     )
     if not principal.covers(region_code=klass.region_code, institution_id=klass.institution_id):
@@ -278,7 +278,7 @@ def _int_param(request: web.Request, name: str) -> int | None:
     value = request.query.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit() or len(value) > 11:
+    if not value.isdigit() or not 0 < int(value[:12]) < 2**31:
         raise ApiError(400, "invalid_parameter", f"{name} 应为正整数")
     return int(value)
 

@@ -62,7 +62,10 @@ def build_document(directory: Path = FRAGMENTS_DIR) -> dict[str, Any]:
             "version": _version(),
             "description": (
                 "The public contract and the staff API of the trainee bot "
-                '(吉人社规〔2024〕3号). Errors are JSON: {"error": {"code", "message"}}.'
+                '(吉人社规〔2024〕3号). Errors are JSON: {"error": {"code", "message"}}. '
+                "Any JSON body: no NUL character or unpaired surrogate in any text, integers "
+                "within ±2^53, nesting at most 32 deep, else a 400 `invalid_json`; a number "
+                "with no fractional part (3.0) counts as an integer."
             ),
         },
         "paths": {},

@@ -115,7 +115,8 @@ def parse_audience(target: Any, raw: Any, texts: Texts) -> Audience:
 
 
 async def check_audience(db: AsyncSession, principal: Principal, audience: Audience, texts: Texts) -> None:
-    """400 for unknown ids, 403 for a region, institution or class outside the sender's scope."""
+    """404 for an unknown id (as everywhere in the staff API), 403 for a region,
+    institution or class outside the sender's scope."""
     if audience.region is not None and not principal.is_province:
         wanted = region_prefix(audience.region)
         if principal.is_operator:
@@ -127,13 +128,13 @@ async def check_audience(db: AsyncSession, principal: Principal, audience: Audie
     if audience.institution_id is not None:
         inst = await db.get(Institution, audience.institution_id)
         if inst is None:
-            raise api_error(400, "unknown_institution", texts, "unknown_institution")
+            raise api_error(404, "unknown_institution", texts, "unknown_institution")
         if not principal.covers(region_code=inst.region_code, institution_id=inst.id):
             raise forbidden(texts.get("console.errors.out_of_scope"))
     if audience.class_id is not None:
         klass = await db.get(TrainingClass, audience.class_id)
         if klass is None:
-            raise api_error(400, "unknown_class", texts, "unknown_class")
+            raise api_error(404, "unknown_class", texts, "unknown_class")
         if not principal.covers(region_code=klass.region_code, institution_id=klass.institution_id):
             raise forbidden(texts.get("console.errors.out_of_scope"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from bot.app import create_app
 from bot.clock import FrozenClock
 from bot.settings import Settings
 from tests.conftest import ADMIN_TOKEN, TEST_DATABASE_URL
+from tests.security.served import ServedProcess, served_sqlite
 
 
 def is_db_unavailable(status: int, body: dict[str, Any]) -> bool:
@@ -81,19 +83,47 @@ async def test_sqlite_data_directory_deleted_refuses_check_ins(
     assert is_db_unavailable(resp.status, await resp.json())  # refused, not acknowledged and lost
 
 
-async def test_sqlite_read_only_file_is_a_clear_503(client: TestClient, settings: Settings) -> None:
-    if not settings.is_sqlite or os.geteuid() == 0:
-        pytest.skip("SQLite as a normal user only (root ignores file modes)")
-    path = Path(settings.db_url.split(":///", 1)[1])
-    await client.app["services"].db.engine.dispose()
-    for p in path.parent.glob(path.name + "*"):
+@pytest.fixture
+def served(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, nlu_model: Any
+) -> Iterator[ServedProcess]:
+    """`python -m bot serve` on a SQLite copy, in a child that file modes bind even under root."""
+    caches = sorted(tmp_path_factory.getbasetemp().glob("nlu-cache*"))  # nlu_model's, when built
+    workdir = tmp_path_factory.mktemp("served")
+    with served_sqlite(sqlite_template, workdir, caches[0] if caches else None) as server:
+        yield server
+
+
+def test_sqlite_read_only_file_is_a_clear_503(served: ServedProcess) -> None:
+    assert served.chat("u1", "你好")[0] == 200
+    for p in served.db_path.parent.glob(served.db_path.name + "*"):
         p.chmod(0o444)
+    status, body = served.chat("u1", "签到")
+    assert is_db_unavailable(status, body)
+    assert served.alive()
+    assert "read-only" in served.log()  # the operator is told which file and why
+    for p in served.db_path.parent.glob(served.db_path.name + "*"):
+        p.chmod(0o600)
+    assert served.chat("u1", "你好")[0] == 200  # back as soon as the file is writable
+
+
+def test_sqlite_wal_index_cut_short_under_the_server_is_survived(served: ServedProcess) -> None:
+    """Truncating bot.sqlite3-shm under a running server killed it by SIGBUS, silently."""
+    assert served.chat("u1", "你好")[0] == 200
+    shm = served.db_path.with_name(served.db_path.name + "-shm")
+    assert shm.stat().st_size > 0
+    os.truncate(shm, 0)
     try:
-        resp = await client.post("/api/v1/chat", json={"user_id": "u1", "text": "你好"})
-        assert is_db_unavailable(resp.status, await resp.json())
-    finally:
-        for p in path.parent.glob(path.name + "*"):
-            p.chmod(0o600)
+        status, _ = served.chat("u1", "我想查补贴")
+    except OSError:  # the connection dropped: the server is gone
+        status = 0
+    assert served.alive() and status == 200, (
+        f"serve died with {served.proc.wait(10)}:\n{served.log()[-2000:]}"
+    )
+    assert "was truncated" in served.log()
+    status, body = served.request("GET", "/api/v1/admin/conversations/web/u1")
+    texts = [m["text"] for m in body["messages"] if m["direction"] == "in"]
+    assert status == 200 and texts == ["你好", "我想查补贴"]  # nothing lost before or after
 
 
 def test_sqlite_file_and_secret_key_are_owner_only(settings: Settings, tmp_path: Path) -> None:

@@ -102,3 +102,20 @@ async def test_claims_out_of_range_are_404_json(
 ) -> None:
     resp = await client.get(path, headers=admin_headers)
     assert resp.status in (400, 404) and "json" in resp.content_type
+
+
+async def test_a_whole_number_written_with_a_fraction_is_an_integer(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    """JSON Schema counts 2024.0 as an integer; integrators' JSON libraries write it so."""
+    answers = []
+    for year in (2026, 2026.0):
+        profile = {"employment": "unemployed", "groups": ["college_graduate"], "graduation_year": year}
+        resp = await client.post("/api/v1/eligibility/assess", json={"profile": profile})
+        assert resp.status == 200, await resp.text()
+        answers.append(await resp.json())
+    assert answers[0] == answers[1]
+    resp = await client.post("/api/v1/admin/outbox/requeue", json={"ids": [999999.0]}, headers=admin_headers)
+    assert resp.status == 404  # read as the id 999999, which does not exist, not as a malformed list
+    resp = await client.post("/api/v1/admin/outbox/requeue", json={"ids": [1.5]}, headers=admin_headers)
+    assert resp.status == 400
