@@ -303,6 +303,16 @@ class NLU:
             return None
         return candidates[0].check
 
+    def concepts(self, text: str) -> set[str]:
+        """The synonym groups of config/nlu/concepts.yaml the message names, read as the model reads it.
+
+        Lets a flow tell a grievance (`complain`: 投诉, 骗, 乱收费 …) from a
+        statement of one's situation that the model finds close to one.
+        """
+        if len(text) > MAX_TEXT or is_blank(text):
+            return set()
+        return self.classifier.featurizer.concepts(self.understanding.reading(text))
+
     def intent_features(self, text: str) -> list[str]:
         """The model's features of a message (for debugging and `python -m nlu parse -v`)."""
         types = entity_feature_types(self.extractor, text, today_in_shanghai())
