@@ -50,7 +50,6 @@ STEP_SEX = "sex"  # asked only when an age is known and sex settles the retireme
 GROUP_STEPS = (STEP_GROUPS_MORE, STEP_GROUPS_SUB)
 
 
-
 def _read_pinyin(ctx: Context) -> None:
     """An answer typed in pinyin ("zai gongdi dagong", "sanshi duo") is read as the Chinese meant.
 
@@ -62,6 +61,7 @@ def _read_pinyin(ctx: Context) -> None:
     if written != ctx.text:
         ctx.text = written
         ctx.facts = read_facts(written, ctx.today)
+
 
 class EligibilityFlow(Asking, Flow):
     name = FLOW
