@@ -99,11 +99,15 @@ class Understanding:
             surer = pred.intent == OUT_OF_SCOPE or alt.confidence > pred.confidence
             if alt.intent != OUT_OF_SCOPE and surer:
                 pred = alt
-        if pred.confidence < _MAIN_CLAUSE_SURE:
+        if pred.confidence < CERTAIN:
+            # Facts first, then the question ("我是退伍军人，……，今天的课在哪上"): a sure main
+            # clause wins over a less sure whole, however sure the facts made the whole.
             main = self._main_clause(reading)
             if main is not None:
                 alt = self.classifier.predict(main, entity_types)
-                good = alt.confidence >= _MAIN_CLAUSE_SURE or (self._unsure(pred) and not self._unsure(alt))
+                good = (alt.confidence >= _MAIN_CLAUSE_SURE and alt.confidence > pred.confidence) or (
+                    self._unsure(pred) and not self._unsure(alt)
+                )
                 if alt.intent != OUT_OF_SCOPE and good:
                     pred = alt
         if (
