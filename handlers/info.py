@@ -153,6 +153,15 @@ async def documents_needed(ctx: Context) -> None:
     await ctx.start_flow("documents")
 
 
+# Replies that end the documents picker politely (谢谢/拜拜 → thanks; 好的/行了 → affirm;
+# 不用了 → deny), keyed by the intent.
+_CLOSING_INTENTS = {
+    "thanks": "menu.thanks",
+    "affirm": "info.documents.closed",
+    "deny": "info.documents.closed",
+}
+
+
 class DocumentsFlow(Flow):
     """One question: which kind of claim (when the message and the profile do not say)."""
 
@@ -162,12 +171,26 @@ class DocumentsFlow(Flow):
         ctx.say_key("info.documents.ask", _claim_choices())
 
     async def on_message(self, ctx: Context) -> bool:
+        """A kind of claim is answered; 谢谢/好的/不用了 close the picker; another request leaves it.
+
+        Only a message that is none of these gets the choices again: someone
+        who says 拜拜 or asks when class starts is done picking.
+        """
         cid = _claim_of_text(ctx, ctx.text)
-        if cid is None:
-            return False
-        ctx.end_flow()
-        _say_claim(ctx, cid)
-        return True
+        if cid is not None:
+            ctx.end_flow()
+            _say_claim(ctx, cid)
+            return True
+        parse = ctx.parse
+        clear = parse.confidence >= ctx.services.settings.intent_threshold
+        # No bar for a closing word: at a picker "行了" is the end of it, however unsure.
+        if parse.intent in _CLOSING_INTENTS:
+            ctx.end_flow()
+            ctx.say_key(_CLOSING_INTENTS[parse.intent])
+            return True
+        if clear and parse.intent != "out_of_scope":
+            ctx.end_flow()  # the engine routes the message as if no flow were open
+        return False
 
     async def reask(self, ctx: Context) -> None:
         ctx.say_key("info.documents.reask", _claim_choices())

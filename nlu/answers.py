@@ -88,6 +88,8 @@ class AnswerReader:
         if not clauses:
             return UNRECOGNISED
         whole = "".join(clauses)
+        if self._vocab.get(whole.rstrip(self.words.particles)) is True:
+            return True  # a whole yes-phrase, rhetorical ones too: "可不是吗" asks nothing
         if any(u in whole for u in self._unsure):
             return None
         if any(q in whole for q in self._questions):

@@ -246,10 +246,15 @@ class NLU:
         return self.understanding.escape(text)
 
     def exact_command(self, text: str) -> str | None:
-        """The intent of an exact command or menu label (签到, 取消 …); None for free text."""
+        """The intent of an exact command or menu label (签到, 取消 …); None for free text.
+
+        Also when the message reads as one: "可不咋的" is 是的 and "👌" 好的, an
+        answer and never a question for the knowledge base.
+        """
         if len(text) > MAX_TEXT:
             return None
-        return self.classifier.commands.exact(text)
+        commands = self.classifier.commands
+        return commands.exact(text) or commands.exact(self.understanding.reading(text))
 
     def clarify(self, parse: Parse) -> tuple[str] | tuple[str, str] | None:
         """What to ask about when `parse` is too unsure to act on.
@@ -302,6 +307,26 @@ class NLU:
         if not candidates or any(c.check is IdCardCheck.VALID for c in candidates):
             return None
         return candidates[0].check
+
+    def transliterate(self, text: str) -> str:
+        """Pinyin runs as the Chinese words meant ("zai gongdi dagong" → 在工地打工); the rest as written.
+
+        For flows that read their own answers from the text: someone who
+        types pinyin answers the questions in pinyin too.
+        """
+        if len(text) > MAX_TEXT:
+            return text
+        return self.understanding.spelling.transliterate(text)
+
+    def concepts(self, text: str) -> set[str]:
+        """The synonym groups of config/nlu/concepts.yaml the message names, read as the model reads it.
+
+        Lets a flow tell a grievance (`complain`: 投诉, 骗, 乱收费 …) from a
+        statement of one's situation that the model finds close to one.
+        """
+        if len(text) > MAX_TEXT or is_blank(text):
+            return set()
+        return self.classifier.featurizer.concepts(self.understanding.reading(text))
 
     def intent_features(self, text: str) -> list[str]:
         """The model's features of a message (for debugging and `python -m nlu parse -v`)."""

@@ -12,7 +12,8 @@
   `parse` path: exact commands, model, temperature and threshold;
 * the same on heldout_trainee.yaml (how trainees in Jilin write: dialect,
   pinyin, homophone typos, emoji, voice run-ons …) and heldout_trainee_b.yaml
-  (written after tuning on the first), each broken down by style;
+  (written after tuning on the first), each broken down by style, and on the
+  development sets dev_trainee.yaml / dev_trainee_2.yaml (see their headers);
 * policy retrieval against policy_questions.yaml.
 """
 
@@ -65,6 +66,11 @@ class _StyledFile(BaseModel):
 TRAINEE_HELDOUT = "heldout_trainee.yaml"
 # Written after the language work was tuned on TRAINEE_HELDOUT: the check that it generalises.
 TRAINEE_HELDOUT_B = "heldout_trainee_b.yaml"
+# Written per class of error of the two sets above, before the fixes it checks;
+# never trained on (see the file's header).
+TRAINEE_DEV = "dev_trainee.yaml"
+# Written after those fixes and run once: the untuned check of them.
+TRAINEE_DEV_2 = "dev_trainee_2.yaml"
 
 
 def load_styled(path: Path) -> list[StyledUtterance]:
@@ -247,7 +253,7 @@ def evaluate(nlu: NLU, config_dir: Path = DEFAULT_CONFIG_DIR) -> Report:
         retrieval=evaluate_retrieval(nlu, config_dir),
         trainee={
             name: score_styled(nlu, load_styled(config_dir / name))
-            for name in (TRAINEE_HELDOUT, TRAINEE_HELDOUT_B)
+            for name in (TRAINEE_HELDOUT, TRAINEE_HELDOUT_B, TRAINEE_DEV, TRAINEE_DEV_2)
             if (config_dir / name).is_file()
         },
     )

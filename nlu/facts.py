@@ -100,6 +100,7 @@ class FactReader:
             GroupFile(negation_prefixes=groups.negation_prefixes, question_markers=qmarks, groups=merged)
         )
         self._neg = _longest_first(words.negations)
+        self._rhetorical = _longest_first(words.rhetorical)
         self._ages = AgeReader(words)
         emp = words.employment
         self._employment = [
@@ -132,6 +133,9 @@ class FactReader:
 
     def _question(self, clause: str) -> bool:
         # 么 asks ("有退休金么"), but not inside 什么/这么/那么 ("没做过什么评估").
+        # "可不咋的" / "可不是吗" ask nothing: a rhetorical yes is left out before looking.
+        for phrase in self._rhetorical:
+            clause = clause.replace(phrase, " ")
         bare = _NOT_QUESTION_ME.sub("", clause)
         return any(q in bare for q in self.w.question_markers) or any(
             q in clause for q in self.w.question_markers if len(q) > 1

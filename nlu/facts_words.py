@@ -91,6 +91,7 @@ class FactWords(_Strict):
     negations: tuple[str, ...]
     negation_window: int
     question_markers: tuple[str, ...]
+    rhetorical: tuple[str, ...] = ()
     unsure_markers: tuple[str, ...]
     corrections: tuple[str, ...]
     sex: SexWords

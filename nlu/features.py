@@ -62,6 +62,12 @@ class Featurizer:
     def clean(self, text: str) -> str:
         return _DIGITS.sub("0", compact(text))
 
+    def concepts(self, text: str) -> set[str]:
+        """The concepts a `reading` names (`complain` for 投诉/骗/乱收费 …)."""
+        if self._concept_re is None:
+            return set()
+        return {self._concepts[m.group(0)] for m in self._concept_re.finditer(self.clean(text))}
+
     def features(self, text: str, entity_types: Iterable[str] = ()) -> list[str]:
         """Distinct feature names of `text` (order irrelevant); `text` is already a `reading`."""
         t = self.clean(text)

@@ -187,11 +187,17 @@ class SpellingIndex:
         return _LATIN_RUN.sub(repl, text)
 
     # --------------------------------------------------------- homophones
-    def correct(self, text: str) -> str:
-        """Unknown character runs that sound like a known word, replaced by it (取销 → 取消)."""
-        return _HAN_RUN.sub(lambda m: self._correct_run(m.group(0)), text)
+    def correct(self, text: str, min_size: int = 2) -> str:
+        """Unknown character runs that sound like a known word, replaced by it (取销 → 取消).
 
-    def _correct_run(self, run: str) -> str:
+        `min_size=3` repairs only words of three or more characters (出琴率 →
+        出勤率): two syllables often spell two real words (钱到 / 签到), three
+        almost never do, so such a repair is safe even for a message that
+        already looks understood.
+        """
+        return _HAN_RUN.sub(lambda m: self._correct_run(m.group(0), min_size), text)
+
+    def _correct_run(self, run: str, min_size: int = 2) -> str:
         out: list[str] = []
         i, n = 0, len(run)
         while i < n:
@@ -201,6 +207,8 @@ class SpellingIndex:
                     out.append(window)
                     i += size
                     break
+                if size < min_size:
+                    continue
                 word = self._sound.get(self.sound_key(_char_pinyin(c) for c in window))
                 if word is not None and word != window:
                     out.append(word)

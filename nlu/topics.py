@@ -8,6 +8,12 @@ worse than "I don't know". A message that names another service
 scope before the model is asked. Entries starting with "re:" are regular
 expressions (种地 alone is what many trainees do for a living; 种地 near 补贴
 is the farm subsidy).
+
+Some look-alikes name our words themselves: "考公务员培训班哪家好" and
+"驾校报名要带啥" say 培训/报名 but are exam coaching, schooling or a driving
+licence, never subsidised vocational training. Those (`foreign_always`) are
+out of scope even beside a domain word, unless the message also names a
+skill of ours or a key word of the programme (`skill_anchors`: 电工, 补贴培训 …).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ class OfftopicFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     foreign_topics: tuple[str, ...]
     domain_anchors: tuple[str, ...]
+    foreign_always: tuple[str, ...] = ()
+    skill_anchors: tuple[str, ...] = ()
 
 
 _REGEX = "re:"
@@ -40,6 +48,8 @@ class TopicGate:
     def __init__(self, data: OfftopicFile) -> None:
         self._foreign = _alternation(data.foreign_topics)
         self._anchors = _alternation(data.domain_anchors)
+        self._always = _alternation(data.foreign_always)
+        self._skills = _alternation(data.skill_anchors)
 
     @classmethod
     def load(cls, config_dir: Path = DEFAULT_CONFIG_DIR) -> TopicGate:
@@ -47,6 +57,10 @@ class TopicGate:
 
     def foreign_topic(self, text: str) -> str | None:
         """The other service the message is about (户口迁移), or None."""
+        if self._always is not None:
+            m = self._always.search(text)
+            if m is not None and (self._skills is None or self._skills.search(text) is None):
+                return m.group(0)
         if self._foreign is None:
             return None
         m = self._foreign.search(text)

@@ -6,7 +6,10 @@
 3. exact commands, then the calibrated model;
 4. only when that is not understood (out_of_scope or below the clarify
    threshold): the same with homophone typos corrected (取销 → 取消); the
-   corrected reading wins only if the model is surer of it;
+   corrected reading wins only if the model is surer of it. A typo of a word
+   of three or more syllables (出琴率) is repaired even when the message looks
+   understood (多少 made 出琴率多少 look like a question about amounts): such
+   sounds almost never spell another real word;
 5. several clauses long and not clearly understood ("我在长春打工，户口在延边，
    上个月刚辞职，补贴能给多少"): the main clause alone, i.e. the last one that
    asks something (else the last one), when the model is sure of it;
@@ -81,6 +84,12 @@ class Understanding:
         if escape is not None:
             return Prediction(escape, CERTAIN, ((escape, CERTAIN),))
         pred = self.classifier.predict(reading, entity_types)
+        if not self._unsure(pred) and len(written) <= _MAX_CORRECTED:
+            long_fixed = self.normalizer.normalize(self.spelling.correct(written, min_size=3))
+            if long_fixed != reading:
+                alt = self.classifier.predict(long_fixed, entity_types)
+                if alt.intent != OUT_OF_SCOPE and alt.confidence > pred.confidence:
+                    pred = alt
         corrected = self._corrected(written, reading) if self._unsure(pred) else None
         if corrected is not None and corrected != reading:
             escape = self.escapes.find(corrected)
@@ -90,11 +99,15 @@ class Understanding:
             surer = pred.intent == OUT_OF_SCOPE or alt.confidence > pred.confidence
             if alt.intent != OUT_OF_SCOPE and surer:
                 pred = alt
-        if pred.confidence < _MAIN_CLAUSE_SURE:
+        if pred.confidence < CERTAIN:
+            # Facts first, then the question ("我是退伍军人，……，今天的课在哪上"): a sure main
+            # clause wins over a less sure whole, however sure the facts made the whole.
             main = self._main_clause(reading)
             if main is not None:
                 alt = self.classifier.predict(main, entity_types)
-                good = alt.confidence >= _MAIN_CLAUSE_SURE or (self._unsure(pred) and not self._unsure(alt))
+                good = (alt.confidence >= _MAIN_CLAUSE_SURE and alt.confidence > pred.confidence) or (
+                    self._unsure(pred) and not self._unsure(alt)
+                )
                 if alt.intent != OUT_OF_SCOPE and good:
                     pred = alt
         if (

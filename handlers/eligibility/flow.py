@@ -37,6 +37,7 @@ from handlers.eligibility.result import ResultView, fmt_date
 from handlers.eligibility.store import Store
 from handlers.menu import menu_labels
 from nlu.answers import yes_no
+from nlu.facts import read_facts
 from nlu.text import compact
 
 FLOW = "eligibility"
@@ -47,6 +48,19 @@ STEP_GROUPS_MORE = "groups_more"
 STEP_GROUPS_SUB = "groups_sub"  # the second step of a grouped button
 STEP_SEX = "sex"  # asked only when an age is known and sex settles the retirement question
 GROUP_STEPS = (STEP_GROUPS_MORE, STEP_GROUPS_SUB)
+
+
+def _read_pinyin(ctx: Context) -> None:
+    """An answer typed in pinyin ("zai gongdi dagong", "sanshi duo") is read as the Chinese meant.
+
+    The intent model reads pinyin already; the flow's own readers (answer
+    words, the facts reader) see the message as typed, so they get the
+    transliteration. A button label or a message without pinyin is unchanged.
+    """
+    written = ctx.services.nlu.transliterate(ctx.text)
+    if written != ctx.text:
+        ctx.text = written
+        ctx.facts = read_facts(written, ctx.today)
 
 
 class EligibilityFlow(Asking, Flow):
@@ -72,6 +86,7 @@ class EligibilityFlow(Asking, Flow):
     async def on_message(self, ctx: Context) -> bool:
         step = ctx.state.step
         store = Store(ctx)
+        _read_pinyin(ctx)
         cmd = command(ctx)
         if cmd == "cancel":
             ctx.end_flow()

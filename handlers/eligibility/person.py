@@ -170,13 +170,27 @@ def note(ctx: Context, store: Store, taken: Taken, *, with_groups: bool) -> str:
 _WEAK_INTENTS = ("out_of_scope", "affirm", "deny", "greet", "thanks", "check_eligibility")
 
 
+def _states_a_situation(ctx: Context) -> bool:
+    """ "家里没人上班，是零就业家庭" / "我有残疾证": who one is, not a grievance.
+
+    The intent model hears 没人 … as "没人讲课" and takes such a message for a
+    complaint; a key group named without a word of grievance (投诉, 骗,
+    乱收费 … in config/nlu/concepts.yaml) is a fact for the screening.
+    """
+    return bool(ctx.facts and ctx.facts.groups) and "complain" not in ctx.services.nlu.concepts(ctx.text)
+
+
 def opens_screening(ctx: Context, threshold: float) -> bool:
     """ "俺闺女十六，中考完没再上学，家是农村的": facts enough to start the screening with.
 
     Only outside a flow, and only when the NLU has no clear other request.
     """
     facts = ctx.facts
-    if not facts or (ctx.parse.confidence >= threshold and ctx.parse.intent not in _WEAK_INTENTS):
+    if not facts:
+        return False
+    intent = ctx.parse.intent
+    weak = intent in _WEAK_INTENTS or (intent == "complaint" and _states_a_situation(ctx))
+    if ctx.parse.confidence >= threshold and not weak:
         return False
     said = len(facts.profile()) + len(facts.groups) + (facts.age is not None) + (facts.birth_year is not None)
     return bool(facts.groups) or said >= 2

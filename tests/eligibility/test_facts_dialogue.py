@@ -182,3 +182,25 @@ async def test_where_the_birth_month_decides_the_question_is_asked_with_its_sour
     await chat.say("还差俩月")
     assert RESULT["header"]["true"] in chat.text
     assert (await answers_of(services, chat))["reached_retirement_age"] is False
+
+
+async def test_a_statement_of_ones_situation_opens_the_screening_not_a_complaint(
+    chat: ChatDriver, services: Services
+) -> None:
+    for text, label in (
+        ("家里没人上班，是零就业家庭", "零就业家庭成员"),
+        ("我是低保户", "城市低保家庭"),
+        ("我们家是脱贫户", "脱贫户"),
+        ("我有残疾证", "残疾人"),
+    ):
+        await chat.say("取消")
+        await chat.say(text)
+        assert MESSAGES["intro"] in chat.text, text
+        assert f"记下了：{label}" in chat.text, (text, chat.text)
+        assert "反映" not in chat.text  # neither complaint answer (info.complaint)
+
+
+async def test_a_grievance_with_a_group_fact_is_still_a_complaint(chat: ChatDriver) -> None:
+    await chat.say("我是残疾人，培训机构乱收费，我要投诉")
+    assert MESSAGES["intro"] not in chat.text
+    assert "反映" in chat.text

@@ -42,6 +42,38 @@ async def test_documents_ask_which_kind_without_a_profile(chat: ChatDriver) -> N
     assert "城市低保证明（城市低保家庭适用）" in chat.text
 
 
+async def test_documents_picker_ends_politely_on_thanks_or_ok(chat: ChatDriver, services: Services) -> None:
+    texts = services.texts
+    reask = texts.get("info.documents.reask")
+    for closing, expected in (
+        ("谢谢", texts.get("menu.thanks")),
+        ("拜拜", texts.get("menu.thanks")),
+        ("好的", texts.get("info.documents.closed")),
+        ("行了", texts.get("info.documents.closed") + "|" + texts.get("menu.thanks")),
+    ):
+        await chat.say("材料清单")
+        assert "生活费补贴" in chat.choices
+        await chat.say(closing)
+        assert reask not in chat.text, closing
+        assert chat.text in expected.split("|"), (closing, chat.text)
+        # The picker is closed: a claim name now is a fresh message, not the picker's answer.
+        await chat.say("谢谢")
+        assert chat.text == texts.get("menu.thanks")
+
+
+async def test_documents_picker_lets_another_request_through(chat: ChatDriver, services: Services) -> None:
+    reask = services.texts.get("info.documents.reask")
+    await chat.say("材料清单")
+    await chat.say("补贴政策")
+    assert reask not in chat.text
+    assert "不足备案课时的70%" in chat.text  # the subsidy answer, not the picker again
+    await chat.say("生活费补贴")  # the picker is gone: no list from a stale flow
+    assert "请从下面选一种补贴" not in chat.text
+    await chat.say("材料清单")
+    await chat.say("你好")  # a greeting is no answer to the picker, and no reason to repeat it
+    assert chat.text == services.texts.get("menu.welcome")
+
+
 async def test_documents_follow_the_saved_screening(chat: ChatDriver) -> None:
     await chat.say("我能参加补贴培训吗")
     await chat.say("没工作")
