@@ -40,6 +40,7 @@ ELIGIBILITY_FLOW = "eligibility"
 
 class RoutingConfig(StrictModel):
     question_markers: tuple[str, ...] = Field(min_length=1)
+    question_endings: tuple[str, ...] = ()
     personal_markers: tuple[str, ...]
     personal_intents: tuple[str, ...]
     personal_rule: dict[str, str]
@@ -59,7 +60,11 @@ _A_NOT_A = re.compile(r"(\w)[不没]\1")
 
 
 def is_question(text: str) -> bool:
-    return any(m in text for m in routing().question_markers) or _A_NOT_A.search(text) is not None
+    cfg = routing()
+    if any(m in text for m in cfg.question_markers) or _A_NOT_A.search(text) is not None:
+        return True
+    t = compact(text)
+    return any(t.endswith(e) for e in cfg.question_endings)
 
 
 def personal_intent(ctx: Context, answer: PolicyAnswer | None) -> str | None:
