@@ -67,6 +67,12 @@ def is_question(text: str) -> bool:
     return any(t.endswith(e) for e in cfg.question_endings)
 
 
+def _asks(text: str) -> bool:
+    """Ends as a question does ("…给补贴不", "…能参加吗？"): asked, not said in passing."""
+    t = compact(text)
+    return text.rstrip().endswith(("？", "?")) or any(t.endswith(e) for e in (*routing().question_endings, "吗", "么"))
+
+
 def personal_intent(ctx: Context, answer: PolicyAnswer | None) -> str | None:
     """The own-record intent the message asks for ("我的补贴到哪了" → claim_status), else None."""
     cfg = routing()
@@ -164,11 +170,11 @@ async def resume_flow(ctx: Context) -> None:
 
 async def side_question(ctx: Context) -> bool:
     """Inside a flow: answer a general rule question and re-ask the flow's question. True when done."""
-    if ctx.flow == ELIGIBILITY_FLOW and ctx.state.step in ctx.facts.profile():
-        return False  # "没有，哪来的退休金" at the pension question: a rhetorical answer, not a question
     answer = rule_answer(ctx, in_flow=True)
     if answer is None or personal_intent(ctx, answer) is not None:
         return False  # the flow (or the engine's change of topic) handles it
+    if ctx.flow == ELIGIBILITY_FLOW and ctx.state.step in ctx.facts.profile() and not _asks(ctx.text):
+        return False  # "没有，哪来的退休金" at the pension question: a rhetorical answer, not a question
     say_answer(ctx, answer, offers=False)
     await resume_flow(ctx)
     return True

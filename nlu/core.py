@@ -223,7 +223,7 @@ class NLU:
         if is_blank(text) or self.understanding.foreign_topic(text):
             return None
         parse = parse or self.parse(text)
-        return self.policy.answer(text, out_of_scope=parse.intent == OUT_OF_SCOPE)
+        return self.policy.answer(text, out_of_scope=parse.intent == OUT_OF_SCOPE, intent=parse.intent)
 
     def rule_entry(self, entry_id: str) -> PolicyAnswer | None:
         """One knowledge-base entry as an answer, by id (the general rule behind a personal request)."""

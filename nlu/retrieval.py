@@ -38,8 +38,12 @@ _HAN_RUN = re.compile(f"[{HAN}]+")
 # A share, however written (70%, ７０％, 百分之七十, 七成, 八成半): the amount says
 # nothing about which entry answers, but *that* the question is about a share
 # does (出勤八成 → the attendance rule), so every share becomes this one term.
-_SHARE = re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之[零〇一二两三四五六七八九十百]+|[一二三四五六七八九]成半?")
+_SHARE = re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之[零〇一二两三四五六七八九十百几]+|[一二三四五六七八九几]成半?")
 SHARE_TERM = "%share"
+# So is a span of years (两年, 三年, 几年; not a year such as 2024年): 毕业三年 asks
+# about the rule of 离校两年, whatever the number.
+_YEARS = re.compile(r"(?<![\d年])(?:[一二两三四五六七八九十几]+|\d)年")
+YEARS_TERM = "%years"
 
 
 class Bm25Params(StrictModel):
@@ -56,6 +60,7 @@ class RetrievalConfig(StrictModel):
     bm25: Bm25Params
     min_coverage: float = Field(ge=0, le=1)
     min_coverage_out_of_scope: float = Field(ge=0, le=1)
+    min_coverage_agreeing: float = Field(default=1.0, ge=0, le=1)
     answer_weight: float = Field(gt=0, le=1)
     min_query_idf: float = Field(ge=0)
     rerank_top: int = Field(default=8, ge=1)
@@ -163,7 +168,7 @@ class KnowledgeIndex:
 
     def rewrite(self, text: str) -> str:
         """The text in the Measures' words: phrases people say (掏钱, 帮我申请) replaced, compacted."""
-        t = compact(_SHARE.sub("", text))
+        t = compact(_YEARS.sub("", _SHARE.sub("", text)))
         for said, written in self._phrases:
             if said in t:
                 t = t.replace(said, written)
@@ -173,6 +178,8 @@ class KnowledgeIndex:
         """Search terms: jieba words (people's words mapped to the Measures') and Han bigrams."""
         t = self.rewrite(text)
         words: list[str] = [SHARE_TERM] if _SHARE.search(text) else []
+        if _YEARS.search(text):
+            words.append(YEARS_TERM)
         for w in self._cut(t):
             words.extend(self._synonym_terms.get(w, (w,)))
         stripped = "".join(
@@ -226,13 +233,24 @@ class KnowledgeIndex:
         t = compact(text)
         return next((entry for markers, entry in self._prefer if any(m in t for m in markers)), None)
 
-    def answer(self, text: str, out_of_scope: bool = False) -> PolicyAnswer | None:
-        """The entry's answer when the match is good enough to say; None means "we do not know"."""
+    def answer(self, text: str, out_of_scope: bool = False, intent: str | None = None) -> PolicyAnswer | None:
+        """The entry's answer when the match is good enough to say; None means "we do not know".
+
+        When the intent classifier reads the message as the entry's own topic
+        (its `personal` or `offer` intent: "结业后多长时间内得申请补贴" is
+        claim_status, and so is the entry), two independent readings agree and
+        a lower coverage is enough.
+        """
         match = self.search(text)
         pinned = self.preferred(text)
         if pinned is not None and match is not None and not out_of_scope:
             return to_answer(Match(pinned, match.coverage, match.score, match.entry))
-        if match is None or match.coverage < self.threshold(out_of_scope):
+        if match is None:
+            return None
+        need = self.threshold(out_of_scope)
+        if intent is not None and intent in (match.entry.personal, match.entry.offer):
+            need = min(need, self.config.min_coverage_agreeing)
+        if match.coverage < need:
             return None
         return to_answer(match)
 
