@@ -70,7 +70,9 @@ def is_question(text: str) -> bool:
 def _asks(text: str) -> bool:
     """Ends as a question does ("…给补贴不", "…能参加吗？"): asked, not said in passing."""
     t = compact(text)
-    return text.rstrip().endswith(("？", "?")) or any(t.endswith(e) for e in (*routing().question_endings, "吗", "么"))
+    return text.rstrip().endswith(("？", "?")) or any(
+        t.endswith(e) for e in (*routing().question_endings, "吗", "么")
+    )
 
 
 def personal_intent(ctx: Context, answer: PolicyAnswer | None) -> str | None:

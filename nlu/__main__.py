@@ -1,4 +1,4 @@
-"""Command line: `python -m nlu parse "…"`, `python -m nlu evaluate` and `python -m nlu evaluate-rules [--file F]`.
+"""Command line: `python -m nlu parse "…"`, `evaluate` and `evaluate-rules [--file F]`.
 
 The cache directory defaults to $BOT_DATA_DIR/nlu-cache (BOT_DATA_DIR
 defaulting to ./var, as for the service), so the CLI shares the service's
@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         "--file", "--questions", dest="file", type=Path, help="default: tests/nlu/data/rules_heldout.yaml"
     )
     p_rules.add_argument(
-        "--no-chat", action="store_true", help="only the knowledge base, not the first reply in four chat contexts"
+        "--no-chat",
+        action="store_true",
+        help="only the knowledge base, not the first reply in four chat contexts",
     )
     args = parser.parse_args(argv)
 

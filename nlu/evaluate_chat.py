@@ -61,7 +61,9 @@ async def _bound_user(engine: Engine, external_id: str) -> None:
     services = engine.services
     async with services.db.session() as db:
         trainee_id = (
-            await db.execute(select(Trainee.id).join(Enrollment, Enrollment.trainee_id == Trainee.id).limit(1))
+            await db.execute(
+                select(Trainee.id).join(Enrollment, Enrollment.trainee_id == Trainee.id).limit(1)
+            )
         ).scalar_one()
         now = services.clock.now()
         db.add(
@@ -84,8 +86,10 @@ async def _play(engine: Engine, context: str, index: int, question: RuleQuestion
     return reply_is_right(question, first), first
 
 
-async def _evaluate(nlu: LanguageUnderstanding, questions: tuple[RuleQuestion, ...], data_dir: Path) -> list[ContextReport]:
-    from bot.clock import FrozenClock, LOCAL_TZ
+async def _evaluate(
+    nlu: LanguageUnderstanding, questions: tuple[RuleQuestion, ...], data_dir: Path
+) -> list[ContextReport]:
+    from bot.clock import LOCAL_TZ, FrozenClock
     from bot.demo import seed_demo
     from bot.engine import Engine
     from bot.services import Services

@@ -38,7 +38,11 @@ _HAN_RUN = re.compile(f"[{HAN}]+")
 # A share, however written (70%, ７０％, 百分之七十, 七成, 八成半): the amount says
 # nothing about which entry answers, but *that* the question is about a share
 # does (出勤八成 → the attendance rule), so every share becomes this one term.
-_SHARE = re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之[零〇一二两三四五六七八九十百几]+|[一二三四五六七八九几]成半?")
+_SHARE = re.compile(
+    r"\d+(?:\.\d+)?\s*[%％]"  # 70%, ７０％
+    r"|百分之[零〇一二两三四五六七八九十百几]+"  # 百分之七十, 百分之几
+    r"|[一二三四五六七八九几]成半?"  # 七成, 八成半, 几成
+)
 SHARE_TERM = "%share"
 # So is a span of years (两年, 三年, 几年; not a year such as 2024年): 毕业三年 asks
 # about the rule of 离校两年, whatever the number.
