@@ -57,6 +57,8 @@ def routing() -> RoutingConfig:
 
 # 报不报, 给不给, 算不算: the A-not-A question of spoken Chinese.
 _A_NOT_A = re.compile(r"(\w)[不没]\1")
+# "不" alone, "我不", "还没" answer a flow; a question ending in 不 first says what it asks.
+_ENDING_MIN_CHARS = 4
 
 
 def is_question(text: str) -> bool:
@@ -64,15 +66,15 @@ def is_question(text: str) -> bool:
     if any(m in text for m in cfg.question_markers) or _A_NOT_A.search(text) is not None:
         return True
     t = compact(text)
-    return any(t.endswith(e) for e in cfg.question_endings)
+    return len(t) >= _ENDING_MIN_CHARS and t.endswith(cfg.question_endings)
 
 
 def _asks(text: str) -> bool:
     """Ends as a question does ("…给补贴不", "…能参加吗？"): asked, not said in passing."""
     t = compact(text)
-    return text.rstrip().endswith(("？", "?")) or any(
-        t.endswith(e) for e in (*routing().question_endings, "吗", "么")
-    )
+    if text.rstrip().endswith(("？", "?")) or t.endswith(("吗", "么")):
+        return True
+    return len(t) >= _ENDING_MIN_CHARS and t.endswith(routing().question_endings)
 
 
 def personal_intent(ctx: Context, answer: PolicyAnswer | None) -> str | None:

@@ -73,6 +73,7 @@ class RetrievalConfig(StrictModel):
     phrases: dict[str, str] = Field(default_factory=dict)
     synonyms: dict[str, str] = Field(default_factory=dict)
     fillers: tuple[str, ...] = ()
+    question_kinds: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     prefer: tuple[Preference, ...] = ()
 
 
@@ -101,6 +102,9 @@ class KnowledgeIndex:
         self._tokenizer = tokenizer
         self._stop = frozenset(stopwords)
         self._fillers = frozenset(compact(w) for w in config.fillers)
+        self._kinds = [
+            ("%ask:" + k, tuple(compact(m) for m in ms)) for k, ms in config.question_kinds.items()
+        ]
         # Longest first, so 掏钱 is rewritten before 钱 would be.
         self._phrases = sorted(
             ((compact(k), compact(v)) for k, v in config.phrases.items()), key=lambda kv: -len(kv[0])
@@ -184,6 +188,8 @@ class KnowledgeIndex:
         words: list[str] = [SHARE_TERM] if _SHARE.search(text) else []
         if _YEARS.search(text):
             words.append(YEARS_TERM)
+        raw = compact(text)
+        words.extend(kind for kind, markers in self._kinds if any(m in raw for m in markers))
         for w in self._cut(t):
             words.extend(self._synonym_terms.get(w, (w,)))
         stripped = "".join(
