@@ -46,6 +46,7 @@ class RoutingConfig(StrictModel):
     personal_rule: dict[str, str]
     never_preempt: tuple[str, ...]
     handler_min_coverage: dict[str, float]
+    handler_entries: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     in_flow_min_coverage: float = Field(ge=0, le=1)
     flow_own_words: tuple[str, ...]
 
@@ -105,6 +106,8 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
     answer = ctx.services.nlu.answer_question(text, parse)
     if answer is None:
         return None
+    if sure and answer.entry_id in cfg.handler_entries.get(parse.intent, ()):
+        return None  # the handler says it more fully
     need = cfg.handler_min_coverage.get(parse.intent, 0.0) if sure else 0.0
     if in_flow:
         need = max(need, cfg.in_flow_min_coverage)
