@@ -40,11 +40,13 @@ ELIGIBILITY_FLOW = "eligibility"
 
 class RoutingConfig(StrictModel):
     question_markers: tuple[str, ...] = Field(min_length=1)
+    question_endings: tuple[str, ...] = ()
     personal_markers: tuple[str, ...]
     personal_intents: tuple[str, ...]
     personal_rule: dict[str, str]
     never_preempt: tuple[str, ...]
     handler_min_coverage: dict[str, float]
+    handler_entries: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     in_flow_min_coverage: float = Field(ge=0, le=1)
     flow_own_words: tuple[str, ...]
 
@@ -56,10 +58,24 @@ def routing() -> RoutingConfig:
 
 # 报不报, 给不给, 算不算: the A-not-A question of spoken Chinese.
 _A_NOT_A = re.compile(r"(\w)[不没]\1")
+# "不" alone, "我不", "还没" answer a flow; a question ending in 不 first says what it asks.
+_ENDING_MIN_CHARS = 4
 
 
 def is_question(text: str) -> bool:
-    return any(m in text for m in routing().question_markers) or _A_NOT_A.search(text) is not None
+    cfg = routing()
+    if any(m in text for m in cfg.question_markers) or _A_NOT_A.search(text) is not None:
+        return True
+    t = compact(text)
+    return len(t) >= _ENDING_MIN_CHARS and t.endswith(cfg.question_endings)
+
+
+def _asks(text: str) -> bool:
+    """Ends as a question does ("…给补贴不", "…能参加吗？"): asked, not said in passing."""
+    t = compact(text)
+    if text.rstrip().endswith(("？", "?")) or t.endswith(("吗", "么")):
+        return True
+    return len(t) >= _ENDING_MIN_CHARS and t.endswith(routing().question_endings)
 
 
 def personal_intent(ctx: Context, answer: PolicyAnswer | None) -> str | None:
@@ -90,6 +106,8 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
     answer = ctx.services.nlu.answer_question(text, parse)
     if answer is None:
         return None
+    if sure and answer.entry_id in cfg.handler_entries.get(parse.intent, ()):
+        return None  # the handler says it more fully
     need = cfg.handler_min_coverage.get(parse.intent, 0.0) if sure else 0.0
     if in_flow:
         need = max(need, cfg.in_flow_min_coverage)
@@ -159,11 +177,11 @@ async def resume_flow(ctx: Context) -> None:
 
 async def side_question(ctx: Context) -> bool:
     """Inside a flow: answer a general rule question and re-ask the flow's question. True when done."""
-    if ctx.flow == ELIGIBILITY_FLOW and ctx.state.step in ctx.facts.profile():
-        return False  # "没有，哪来的退休金" at the pension question: a rhetorical answer, not a question
     answer = rule_answer(ctx, in_flow=True)
     if answer is None or personal_intent(ctx, answer) is not None:
         return False  # the flow (or the engine's change of topic) handles it
+    if ctx.flow == ELIGIBILITY_FLOW and ctx.state.step in ctx.facts.profile() and not _asks(ctx.text):
+        return False  # "没有，哪来的退休金" at the pension question: a rhetorical answer, not a question
     say_answer(ctx, answer, offers=False)
     await resume_flow(ctx)
     return True

@@ -1,4 +1,4 @@
-"""Command line: `python -m nlu parse "…"` and `python -m nlu evaluate`.
+"""Command line: `python -m nlu parse "…"`, `evaluate` and `evaluate-rules [--file F]`.
 
 The cache directory defaults to $BOT_DATA_DIR/nlu-cache (BOT_DATA_DIR
 defaulting to ./var, as for the service), so the CLI shares the service's
@@ -34,7 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     p_parse.add_argument("-v", "--verbose", action="store_true", help="also print the model features")
     sub.add_parser("evaluate", help="cross-validation, held-out accuracy, calibration, retrieval")
     p_rules = sub.add_parser("evaluate-rules", help="share of held-out rule questions answered right")
-    p_rules.add_argument("--questions", type=Path, help="default: tests/nlu/data/rules_heldout.yaml")
+    p_rules.add_argument(
+        "--file", "--questions", dest="file", type=Path, help="default: tests/nlu/data/rules_heldout.yaml"
+    )
+    p_rules.add_argument(
+        "--no-chat",
+        action="store_true",
+        help="only the knowledge base, not the first reply in four chat contexts",
+    )
     args = parser.parse_args(argv)
 
     from nlu.core import NLU, TextTooLong
@@ -72,7 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "evaluate-rules":
         from nlu.evaluate_rules import HELDOUT, evaluate_rules, format_rules_report
 
-        print(format_rules_report(evaluate_rules(nlu, args.questions or HELDOUT)))
+        path = args.file or HELDOUT
+        print(f"questions: {path}")
+        print(format_rules_report(evaluate_rules(nlu, path)))
+        if not args.no_chat:
+            from nlu.evaluate_chat import evaluate_chat, format_chat_report
+
+            print(format_chat_report(evaluate_chat(nlu, path)))
         return 0
 
     from nlu.evaluate import evaluate, format_report

@@ -223,7 +223,9 @@ class NLU:
         if is_blank(text) or self.understanding.foreign_topic(text):
             return None
         parse = parse or self.parse(text)
-        return self.policy.answer(text, out_of_scope=parse.intent == OUT_OF_SCOPE)
+        # The search reads what the classifier reads: pinyin, 东北话 and politeness normalised.
+        reading = self.understanding.reading(text)
+        return self.policy.answer(reading, out_of_scope=parse.intent == OUT_OF_SCOPE, intent=parse.intent)
 
     def rule_entry(self, entry_id: str) -> PolicyAnswer | None:
         """One knowledge-base entry as an answer, by id (the general rule behind a personal request)."""
@@ -235,7 +237,7 @@ class NLU:
         _check_length(text)
         if is_blank(text):
             return None
-        return self.policy.search(text)
+        return self.policy.search(self.understanding.reading(text))
 
     # --------------------------------------------------- conversation helpers
     def global_command(self, text: str) -> str | None:

@@ -35,6 +35,19 @@ from nlu.types import PolicyAnswer
 # 70%, people write 百分之七十), so numeral tokens are not search terms.
 _NUMERAL_TOKEN = re.compile(r"^(?:百分之?|[零〇一二两三四五六七八九十百千万\d.%]+)+$")
 _HAN_RUN = re.compile(f"[{HAN}]+")
+# A share, however written (70%, ７０％, 百分之七十, 七成, 八成半): the amount says
+# nothing about which entry answers, but *that* the question is about a share
+# does (出勤八成 → the attendance rule), so every share becomes this one term.
+_SHARE = re.compile(
+    r"\d+(?:\.\d+)?\s*[%％]"  # 70%, ７０％
+    r"|百分之[零〇一二两三四五六七八九十百几]+"  # 百分之七十, 百分之几
+    r"|[一二三四五六七八九几]成半?"  # 七成, 八成半, 几成
+)
+SHARE_TERM = "%share"
+# So is a span of years (两年, 三年, 几年; not a year such as 2024年): 毕业三年 asks
+# about the rule of 离校两年, whatever the number.
+_YEARS = re.compile(r"(?<![\d年])(?:[一二两三四五六七八九十几]+|\d)年")
+YEARS_TERM = "%years"
 
 
 class Bm25Params(StrictModel):
@@ -51,9 +64,16 @@ class RetrievalConfig(StrictModel):
     bm25: Bm25Params
     min_coverage: float = Field(ge=0, le=1)
     min_coverage_out_of_scope: float = Field(ge=0, le=1)
+    min_coverage_agreeing: float = Field(default=1.0, ge=0, le=1)
     answer_weight: float = Field(gt=0, le=1)
     min_query_idf: float = Field(ge=0)
+    rerank_top: int = Field(default=8, ge=1)
+    coverage_power: float = Field(default=1.0, ge=0)
+    source_weight: dict[str, float] = Field(default_factory=dict)
+    phrases: dict[str, str] = Field(default_factory=dict)
     synonyms: dict[str, str] = Field(default_factory=dict)
+    fillers: tuple[str, ...] = ()
+    question_kinds: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     prefer: tuple[Preference, ...] = ()
 
 
@@ -81,6 +101,14 @@ class KnowledgeIndex:
         self.config = config
         self._tokenizer = tokenizer
         self._stop = frozenset(stopwords)
+        self._fillers = frozenset(compact(w) for w in config.fillers)
+        self._kinds = [
+            ("%ask:" + k, tuple(compact(m) for m in ms)) for k, ms in config.question_kinds.items()
+        ]
+        # Longest first, so 掏钱 is rewritten before 钱 would be.
+        self._phrases = sorted(
+            ((compact(k), compact(v)) for k, v in config.phrases.items()), key=lambda kv: -len(kv[0])
+        )
         self._synonyms = {compact(k): v for k, v in config.synonyms.items()}
         self._synonym_terms = {k: self._cut(v) for k, v in self._synonyms.items()}
         texts, owners, weights = self._documents()
@@ -93,6 +121,9 @@ class KnowledgeIndex:
             self._entry_terms[owner].update(d)
         self._owners = np.array(owners)
         self._weights = np.array(weights)
+        # An action-plan section may mention what an article of the Measures decides
+        # (退役军人): the article answers unless the plan matches clearly better.
+        self._entry_weights = np.array([config.source_weight.get(e.source, 1.0) for e in kb.entries])
         self._doc_terms = docs
         self._bm25 = BM25Okapi(docs, k1=config.bm25.k1, b=config.bm25.b)
         self._prefer: list[tuple[tuple[str, ...], Entry]] = []
@@ -140,15 +171,30 @@ class KnowledgeIndex:
         return [
             w
             for w in self._tokenizer.cut_for_search(text)
-            if w not in self._stop and not _NUMERAL_TOKEN.match(w)
+            if w not in self._stop and w not in self._fillers and not _NUMERAL_TOKEN.match(w)
         ]
+
+    def rewrite(self, text: str) -> str:
+        """The text in the Measures' words: phrases people say (掏钱, 帮我申请) replaced, compacted."""
+        t = compact(_YEARS.sub("", _SHARE.sub("", text)))
+        for said, written in self._phrases:
+            if said in t:
+                t = t.replace(said, written)
+        return t
 
     def terms(self, text: str) -> list[str]:
         """Search terms: jieba words (people's words mapped to the Measures') and Han bigrams."""
-        words: list[str] = []
-        for w in self._cut(compact(text)):
+        t = self.rewrite(text)
+        words: list[str] = [SHARE_TERM] if _SHARE.search(text) else []
+        if _YEARS.search(text):
+            words.append(YEARS_TERM)
+        raw = compact(text)
+        words.extend(kind for kind, markers in self._kinds if any(m in raw for m in markers))
+        for w in self._cut(t):
             words.extend(self._synonym_terms.get(w, (w,)))
-        stripped = "".join(w for w in self._tokenizer.cut(compact(text)) if w not in self._stop)
+        stripped = "".join(
+            w for w in self._tokenizer.cut(t) if w not in self._stop and w not in self._fillers
+        )
         bigrams = ["#" + run[i : i + 2] for run in _HAN_RUN.findall(stripped) for i in range(len(run) - 1)]
         return words + bigrams
 
@@ -165,22 +211,27 @@ class KnowledgeIndex:
         if not scores.any():
             return None
         per_entry = np.zeros(len(self.kb.entries))
-        best_doc = np.full(len(self.kb.entries), -1)
-        order = np.argsort(-scores, kind="stable")
-        for d in order:
+        seen = np.zeros(len(self.kb.entries), dtype=bool)
+        for d in np.argsort(-scores, kind="stable"):
             e = self._owners[d]
-            if best_doc[e] < 0:
-                best_doc[e] = d
+            if not seen[e]:
+                seen[e] = True
                 per_entry[e] = scores[d]
-        ranked = np.argsort(-per_entry, kind="stable")
-        top = int(ranked[0])
-        if per_entry[top] <= 0:
-            return None
-        doc = self._entry_terms[top]
+        per_entry *= self._entry_weights
         total = sum(self._idf(t) for t in query)
-        covered = sum(self._idf(t) for t in query if t in doc)
-        coverage = covered / total if total > 0 else 0.0
-        runner = self.kb.entries[int(ranked[1])] if len(ranked) > 1 and per_entry[ranked[1]] > 0 else None
+        # BM25 favours the shortest phrasing that shares a word or two; among the
+        # best few, an entry that covers more of the question (over all its
+        # phrasings, answer and quote) is the better answer.
+        candidates = [int(e) for e in np.argsort(-per_entry, kind="stable")[: self.config.rerank_top]]
+        candidates = [e for e in candidates if per_entry[e] > 0]
+        if not candidates or total <= 0:
+            return None
+        cover = {e: sum(self._idf(t) for t in query if t in self._entry_terms[e]) / total for e in candidates}
+        power = self.config.coverage_power
+        ranked = sorted(candidates, key=lambda e: -per_entry[e] * cover[e] ** power)
+        top = ranked[0]
+        coverage = cover[top]
+        runner = self.kb.entries[ranked[1]] if len(ranked) > 1 else None
         return Match(self.kb.entries[top], coverage, float(per_entry[top]), runner)
 
     def threshold(self, out_of_scope: bool) -> float:
@@ -192,13 +243,24 @@ class KnowledgeIndex:
         t = compact(text)
         return next((entry for markers, entry in self._prefer if any(m in t for m in markers)), None)
 
-    def answer(self, text: str, out_of_scope: bool = False) -> PolicyAnswer | None:
-        """The entry's answer when the match is good enough to say; None means "we do not know"."""
+    def answer(self, text: str, out_of_scope: bool = False, intent: str | None = None) -> PolicyAnswer | None:
+        """The entry's answer when the match is good enough to say; None means "we do not know".
+
+        When the intent classifier reads the message as the entry's own topic
+        (its `personal` or `offer` intent: "结业后多长时间内得申请补贴" is
+        claim_status, and so is the entry), two independent readings agree and
+        a lower coverage is enough.
+        """
         match = self.search(text)
         pinned = self.preferred(text)
         if pinned is not None and match is not None and not out_of_scope:
             return to_answer(Match(pinned, match.coverage, match.score, match.entry))
-        if match is None or match.coverage < self.threshold(out_of_scope):
+        if match is None:
+            return None
+        need = self.threshold(out_of_scope)
+        if intent is not None and intent in (match.entry.personal, match.entry.offer):
+            need = min(need, self.config.min_coverage_agreeing)
+        if match.coverage < need:
             return None
         return to_answer(match)
 
