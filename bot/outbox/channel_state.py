@@ -87,6 +87,7 @@ class ChannelState:
         self.next_claim = 0.0
         self.next_reply_claim = 0.0
         self.next_renew = 0.0
+        self.leader_until = 0.0  # loop time until which our channel lease is surely ours
         self.paused = False
         self.lost_lease = False
         self.seen_kicks = dispatcher.kicks

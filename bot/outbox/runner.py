@@ -11,9 +11,10 @@ own budget of claimed rows; replies are claimed every `lanes.reply_poll_seconds`
 and go first whenever their chat may be sent to, reminders and broadcasts
 share the rest of the pace by weight.
 
-Fencing on the sending side: a job is only started while its claim is known
-to outlast the request (`Job.lease_until`, moved on by every renewal); a row
-whose renewal matched nothing belongs to another holder now and is dropped.
+Fencing on the sending side (`bot.outbox.heartbeat`): a job is only started
+while the holder's last heartbeat still covers its claim and the channel
+lease by a heartbeat's margin (`Job.lease_until`, moved on by every renewal);
+a row whose renewal matched nothing belongs to another holder now and is dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.outbox.channel_state import DispatchStats, Slot
-from bot.outbox.claims import claim_lanes, free_expired_claims, load_jobs, release_claims, renew_claims
+from bot.outbox.claims import claim_lanes, load_jobs, release_claims
 from bot.outbox.errors import (
     OutcomeUnknown,
     QuotaExceeded,
@@ -34,43 +35,37 @@ from bot.outbox.errors import (
     Transient,
     Unreachable,
 )
+from bot.outbox.heartbeat import Heartbeat
 from bot.outbox.lanes import LANE_RANK, LANES
-from bot.outbox.leases import acquire_lease, hand_over
-from bot.outbox.results import ResultHandling
+from bot.outbox.leases import hand_over
 from bot.outbox.senders import Job, Skip
 
 log = logging.getLogger(__name__)
 
 IDLE_POLL_SECONDS = 0.5  # how often an unfinished run looks for newly due rows
 MAX_WAIT_SLICE = 0.2  # longest sleep before re-checking claims, kicks and leases
-LOST = float("-inf")  # `Job.lease_until` of a row whose claim passed to another holder
 
 
-class ChannelRunner(ResultHandling):
-    """One channel's share of a run: lease, claims, pacing, sends (results: `ResultHandling`)."""
+class ChannelRunner(Heartbeat):
+    """One channel's run: claims, pacing, sends (leases: `Heartbeat`; results: `ResultHandling`)."""
 
     async def run(self) -> DispatchStats:
         db = self.services.db
         if not await self._honour_pause():
             return self.stats
-        if not await acquire_lease(
-            db,
-            self.services.clock,
-            self.lease_name,
-            self.d.holder,
-            self.config.dispatcher.leader_lease_seconds,
-        ):
-            log.debug("outbox %s: another process dispatches this channel", self.channel)
+        if not await self._take_channel():
             return self.stats
-        self.next_renew = self.loop.time() + self.config.dispatcher.leader_lease_seconds / 3
         try:
             await self._loop()
         finally:
             for helper in (self._claiming, self._renewing):
                 if helper is not None:
                     await asyncio.gather(helper, return_exceptions=True)
-            if self.in_flight:
-                await asyncio.gather(*self.in_flight, return_exceptions=True)
+            while self.in_flight:  # the heartbeat goes on while the last answers come in
+                self._renew_in_background()
+                await asyncio.wait(self.in_flight, timeout=MAX_WAIT_SLICE)
+            if self._renewing is not None:
+                await asyncio.gather(self._renewing, return_exceptions=True)
             await self._release_queued()
             if self.d.stopping:
                 # Another process may take over, once our last second of sends is behind us.
@@ -81,17 +76,6 @@ class ChannelRunner(ResultHandling):
             # renews it, so the channel's pace never restarts from zero in another process.
         return self.stats
 
-    async def _honour_pause(self) -> bool:
-        """Wait out a shared pause in the pacer when it ends within this run; False to skip the run."""
-        until = await self.d.pauses().paused_until(self.channel)
-        if until is None:
-            return True
-        seconds = (until - self.now()).total_seconds()
-        if self.loop.time() + seconds >= self.deadline:
-            return False
-        self.pacer.pause_all(seconds)
-        return True
-
     # -- the paced sending loop -----------------------------------------------
     async def _loop(self) -> None:
         while not self.d.stopping and not self.paused and self.loop.time() < self.deadline:
@@ -99,10 +83,17 @@ class ChannelRunner(ResultHandling):
                 self.seen_kicks = self.d.kicks
                 self.next_claim = self.next_reply_claim = 0.0
                 self.exhausted = False
-            if self.lost_lease:
+            holds = self._may_send()
+            if self.lost_lease or holds is False:
                 log.warning("outbox %s: lost the dispatcher lease; stopping this run", self.channel)
                 return
             self._renew_in_background()
+            if holds is None:  # the heartbeat is late: no send starts until it lands (or the lease lapses)
+                if self._renewing is not None and not self._renewing.done():
+                    await asyncio.wait({self._renewing}, timeout=MAX_WAIT_SLICE)
+                else:
+                    await asyncio.sleep(MAX_WAIT_SLICE / 4)
+                continue
             self._claim_in_background()
             if not self.queues:
                 if self._claiming is not None and not self._claiming.done():
@@ -203,17 +194,6 @@ class ChannelRunner(ResultHandling):
         self.lane_pass[lane] = start + 1.0 / weight
         self.vtime = start
 
-    def _claim_holds(self, job: Job) -> bool:
-        """Start a send only while our claim outlasts it: otherwise another holder may send it too."""
-        margin = self.config.dispatcher.request_timeout_seconds + 1.0
-        if self.loop.time() + margin < job.lease_until:
-            return True
-        self.stats.dropped += 1
-        log.warning(
-            "outbox %s: row %s not sent: its claim (epoch %d) may lapse", self.channel, job.id, job.epoch
-        )
-        return False
-
     # -- claiming -----------------------------------------------------------
     def _wants(self) -> dict[str, int]:
         """How many rows each lane may claim now: its budget minus what it holds, refilled at half."""
@@ -276,52 +256,6 @@ class ChannelRunner(ResultHandling):
         if not job.reachable:
             return "unreachable", "the user cannot be reached (unsubscribed or blocked the bot)"
         return None
-
-    # -- leases -------------------------------------------------------------
-    def _renew_in_background(self) -> None:
-        if self.loop.time() < self.next_renew or (self._renewing is not None and not self._renewing.done()):
-            return
-        self.next_renew = self.loop.time() + self.config.dispatcher.leader_lease_seconds / 3
-        self._renewing = self.loop.create_task(self._renew_logged())
-
-    async def _renew_logged(self) -> None:
-        try:
-            if not await self._renew():
-                self.lost_lease = True
-        except Exception:
-            log.exception("outbox %s: renewing the leases failed; trying again shortly", self.channel)
-
-    async def _renew(self) -> bool:
-        dispatcher = self.config.dispatcher
-        db, clock = self.services.db, self.services.clock
-        started = self.loop.time()
-        if not await acquire_lease(
-            db, clock, self.lease_name, self.d.holder, dispatcher.leader_lease_seconds
-        ):
-            return False
-        jobs = [job for queue in self.queues.values() for job in queue] + list(self.on_the_wire.values())
-        if jobs:
-            until = self.now() + timedelta(seconds=dispatcher.claim_lease_seconds)
-            async with db.session() as s:
-                kept = await renew_claims(s, jobs, until)
-            queued = {job.id for queue in self.queues.values() for job in queue}
-            for job in jobs:
-                if job.id in kept:
-                    job.lease_until = max(job.lease_until, started + dispatcher.claim_lease_seconds)
-                elif job.id in queued and job.lease_until != LOST:
-                    # (A row on the wire may just have had its result written: that is no loss.)
-                    job.lease_until = LOST
-                    log.warning("outbox %s: row %s was claimed by another holder", self.channel, job.id)
-        # Rows of a holder that died mid-run come back now, not at this process's next run.
-        async with db.session() as s:
-            freed = await free_expired_claims(s, self.now())
-        if freed:
-            log.warning("outbox %s: %d rows of a stopped dispatcher are due again", self.channel, freed)
-        # A pause another process was told about (a flood limit) holds here too.
-        until_paused = await self.d.pauses().paused_until(self.channel)
-        if until_paused is not None:
-            self.pacer.pause_all((until_paused - self.now()).total_seconds())
-        return True
 
     # -- sending ------------------------------------------------------------
     def _start(self, job: Job) -> None:
