@@ -95,6 +95,7 @@ class ChannelState:
         # delays a send past its slot.
         self._claiming: asyncio.Task[None] | None = None
         self._renewing: asyncio.Task[None] | None = None
+        self._renewing_rows: asyncio.Task[None] | None = None
 
     @property
     def queued(self) -> int:

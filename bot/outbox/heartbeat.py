@@ -21,10 +21,12 @@ out (with `until_idle`, only while the channel has work).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 
 from bot.outbox.claims import due_query, free_expired_claims, renew_claims
 from bot.outbox.leases import acquire_lease
@@ -43,6 +45,7 @@ class Heartbeat(ResultHandling):
     async def _take_channel(self) -> bool:
         """Our lease of the channel (now, or after standing by while another holder has it); False if not."""
         if await self._acquire():
+            await self._free_previous_claims()
             return True
         log.debug("outbox %s: another process dispatches this channel; standing by", self.channel)
         poll = self.config.dispatcher.standby_poll_seconds
@@ -52,14 +55,38 @@ class Heartbeat(ResultHandling):
             await self.d.wait_for_wake(poll)
             if await self._acquire():
                 log.info("outbox %s: took the channel over from a stopped holder", self.channel)
-                # The old holder's queued rows come back now (their claims ran out with its lease),
-                # and a flood pause it was told about holds for us too.
-                async with self.services.db.session() as s:
-                    freed = await free_expired_claims(s, self.now())
-                if freed:
-                    log.warning("outbox %s: %d rows of a stopped holder are due again", self.channel, freed)
+                await self._free_previous_claims()
+                # A flood pause the old holder was told about holds for us too.
                 return await self._honour_pause()
         return False
+
+    async def _free_previous_claims(self) -> None:
+        """The queued rows of the channel's previous holder come back now, with its channel lease.
+
+        Whoever held the channel before us sends nothing more: it starts a send
+        only while its channel lease surely holds (`_still_ours`), and that lease
+        has run out, or was ours (a previous run of this process gave its rows
+        back). Its rows waiting in memory can thus go at once, without waiting for
+        their claims to run out. Its rows on the wire can not: their claims
+        (`wire_lease_seconds`) outlast this bound, so a request that may still
+        arrive is never sent again while it may.
+        """
+        bound = self.now() + timedelta(seconds=self.config.dispatcher.claim_lease_seconds)
+        users = select(ChatUser.id).where(ChatUser.channel == self.channel)
+        async with self.services.db.session() as s:
+            result = await s.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.status == "sending",
+                    OutboxMessage.locked_until <= bound,
+                    OutboxMessage.chat_user_id.in_(users),
+                )
+                .values(status="pending", locked_until=None, lease_token=None)
+                .execution_options(synchronize_session=False)
+            )
+        freed = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if freed:
+            log.warning("outbox %s: %d rows of the previous holder are due again", self.channel, freed)
 
     async def _acquire(self) -> bool:
         dispatcher = self.config.dispatcher
@@ -107,6 +134,13 @@ class Heartbeat(ResultHandling):
             return True
         return None if now < self.leader_until else False
 
+    def _still_ours(self, job: Job) -> bool:
+        """Checked again right before the request: a send may have waited for its chat or a free slot."""
+        if self._may_send() is not True:
+            self.stats.dropped += 1
+            return False
+        return self._claim_holds(job)
+
     def _claim_holds(self, job: Job) -> bool:
         """Start a send only while our claim outlasts the next heartbeat: else another holder may send it."""
         if self.loop.time() + self.config.dispatcher.heartbeat_seconds < job.lease_until:
@@ -118,47 +152,72 @@ class Heartbeat(ResultHandling):
         return False
 
     def _renew_in_background(self) -> None:
-        if self.loop.time() < self.next_renew or (self._renewing is not None and not self._renewing.done()):
+        """One heartbeat: the channel lease and the claims, each in its own task and short transactions.
+
+        Apart, so a renewal of rows that waits for a row lock (a result being
+        written) never makes the channel lease late.
+        """
+        if self.loop.time() < self.next_renew:
             return
         self.next_renew = self.loop.time() + self.config.dispatcher.heartbeat_seconds
-        self._renewing = self.loop.create_task(self._renew_logged())
+        if self._renewing is None or self._renewing.done():
+            self._renewing = self.loop.create_task(self._logged(self._beat, "the channel lease"))
+        if self._renewing_rows is None or self._renewing_rows.done():
+            self._renewing_rows = self.loop.create_task(self._logged(self._renew_rows, "the claims"))
 
-    async def _renew_logged(self) -> None:
+    async def _end_heartbeat(self) -> None:
+        """Let renewals under way land; one the database does not answer is given up (the run is over)."""
+        tasks = {t for t in (self._renewing, self._renewing_rows) if t is not None and not t.done()}
+        if not tasks:
+            return
+        await asyncio.wait(tasks, timeout=self.config.dispatcher.heartbeat_seconds)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _logged(self, renew: Callable[[], Awaitable[bool]], what: str) -> None:
         try:
-            if not await self._renew():
+            if not await renew():
                 self.lost_lease = True
         except Exception:
-            log.exception("outbox %s: renewing the leases failed; trying again shortly", self.channel)
+            log.exception("outbox %s: renewing %s failed; trying again shortly", self.channel, what)
 
-    async def _renew(self) -> bool:
-        dispatcher = self.config.dispatcher
-        started = self.loop.time()
+    async def _beat(self) -> bool:
+        """Renew the channel lease (False: another process has it now) and hear of a shared pause."""
         if not await self._acquire():
             return False
+        # A pause another process was told about (a flood limit) holds here too.
+        until_paused = await self.d.pauses().paused_until(self.channel)
+        if until_paused is not None:
+            self.pacer.pause_all((until_paused - self.now()).total_seconds())
+        return True
+
+    async def _renew_rows(self) -> bool:
+        dispatcher = self.config.dispatcher
+        started = self.loop.time()
         queued = [job for queue in self.queues.values() for job in queue]
         wire = list(self.on_the_wire.values())
-        if queued or wire:
-            now = self.now()
-            async with self.services.db.session() as s:
-                kept = await renew_claims(s, queued, now + timedelta(seconds=dispatcher.claim_lease_seconds))
-                kept |= await renew_claims(s, wire, now + timedelta(seconds=dispatcher.wire_lease_seconds))
-            leases = ((queued, dispatcher.claim_lease_seconds), (wire, dispatcher.wire_lease_seconds))
-            for jobs, seconds in leases:
+        kept: set[int] = set()
+        for jobs, seconds in (
+            (queued, dispatcher.claim_lease_seconds),
+            (wire, dispatcher.wire_lease_seconds),
+        ):
+            if jobs:
+                async with self.services.db.session() as s:
+                    kept |= await renew_claims(s, jobs, self.now() + timedelta(seconds=seconds))
                 for job in jobs:
                     if job.id in kept:
                         job.lease_until = max(job.lease_until, started + seconds)
-            # Rows still queued now (one on the wire may just have had its result written: no loss).
-            for job in (job for queue in self.queues.values() for job in queue):
-                if job.id not in kept and job.lease_until != LOST:
-                    job.lease_until = LOST
-                    log.warning("outbox %s: row %s was claimed by another holder", self.channel, job.id)
+        # Renewed rows still queued now (one on the wire may just have had its result written: no loss;
+        # one claimed meanwhile was not asked about).
+        still = {job.id for queue in self.queues.values() for job in queue}
+        for job in queued:
+            if job.id in still and job.id not in kept and job.lease_until != LOST:
+                job.lease_until = LOST
+                log.warning("outbox %s: row %s was claimed by another holder", self.channel, job.id)
         # Rows of a holder that died mid-run come back now, not at this process's next run.
         async with self.services.db.session() as s:
             freed = await free_expired_claims(s, self.now())
         if freed:
             log.warning("outbox %s: %d rows of a stopped dispatcher are due again", self.channel, freed)
-        # A pause another process was told about (a flood limit) holds here too.
-        until_paused = await self.d.pauses().paused_until(self.channel)
-        if until_paused is not None:
-            self.pacer.pause_all((until_paused - self.now()).total_seconds())
         return True

@@ -58,14 +58,12 @@ class ChannelRunner(Heartbeat):
         try:
             await self._loop()
         finally:
-            for helper in (self._claiming, self._renewing):
-                if helper is not None:
-                    await asyncio.gather(helper, return_exceptions=True)
+            if self._claiming is not None:
+                await asyncio.gather(self._claiming, return_exceptions=True)
             while self.in_flight:  # the heartbeat goes on while the last answers come in
                 self._renew_in_background()
                 await asyncio.wait(self.in_flight, timeout=MAX_WAIT_SLICE)
-            if self._renewing is not None:
-                await asyncio.gather(self._renewing, return_exceptions=True)
+            await self._end_heartbeat()
             await self._release_queued()
             if self.d.stopping:
                 # Another process may take over, once our last second of sends is behind us.
@@ -292,6 +290,11 @@ class ChannelRunner(Heartbeat):
                 reason = "the channel is paused by a flood limit"
                 await self._break_chat(job, retry_at, reason)
                 await self._requeue(job, retry_at, reason)
+                return
+            if not self._still_ours(job):
+                # It waited for its turn until our leases may lapse: another process may send it now.
+                async with self.services.db.session() as db:
+                    await release_claims(db, [job], None)
                 return
             now = self.now()
             try:
