@@ -67,11 +67,15 @@ class Heartbeat(ResultHandling):
         only while its channel lease surely holds (`_still_ours`), and that lease
         has run out, or was ours (a previous run of this process gave its rows
         back). Its rows waiting in memory can thus go at once, without waiting for
-        their claims to run out. Its rows on the wire can not: their claims
-        (`wire_lease_seconds`) outlast this bound, so a request that may still
-        arrive is never sent again while it may.
+        their claims to run out: their claims end at most a claim lease after its
+        last heartbeat, which was a channel lease ago (a heartbeat of slack: the
+        claims are renewed in a task of their own). Its rows on the wire can not:
+        their claims were renewed for the request timeout longer, past this bound,
+        so a request that may still arrive is not sent again while it may.
         """
-        bound = self.now() + timedelta(seconds=self.config.dispatcher.claim_lease_seconds)
+        d = self.config.dispatcher
+        ahead = d.claim_lease_seconds - d.leader_lease_seconds + d.heartbeat_seconds
+        bound = self.now() + timedelta(seconds=ahead)
         users = select(ChatUser.id).where(ChatUser.channel == self.channel)
         async with self.services.db.session() as s:
             result = await s.execute(

@@ -58,8 +58,8 @@ class ChannelRunner(Heartbeat):
         try:
             await self._loop()
         finally:
-            if self._claiming is not None:
-                await asyncio.gather(self._claiming, return_exceptions=True)
+            claiming = [t for t in (self._claiming, self._claiming_replies) if t is not None]
+            await asyncio.gather(*claiming, return_exceptions=True)
             while self.in_flight:  # the heartbeat goes on while the last answers come in
                 self._renew_in_background()
                 await asyncio.wait(self.in_flight, timeout=MAX_WAIT_SLICE)
@@ -80,7 +80,7 @@ class ChannelRunner(Heartbeat):
             if self.d.kicks != self.seen_kicks:
                 self.seen_kicks = self.d.kicks
                 self.next_claim = self.next_reply_claim = 0.0
-                self.exhausted = False
+                self.exhausted = self.replies_exhausted = False
             holds = self._may_send()
             if self.lost_lease or holds is False:
                 log.warning("outbox %s: lost the dispatcher lease; stopping this run", self.channel)
@@ -94,13 +94,14 @@ class ChannelRunner(Heartbeat):
                 continue
             self._claim_in_background()
             if not self.queues:
-                if self._claiming is not None and not self._claiming.done():
-                    await asyncio.wait({self._claiming}, timeout=MAX_WAIT_SLICE)
+                claiming = {t for t in (self._claiming, self._claiming_replies) if _busy(t)}
+                if claiming:
+                    await asyncio.wait(claiming, timeout=MAX_WAIT_SLICE)
                     continue
                 if self.in_flight:
                     await asyncio.wait(self.in_flight, timeout=MAX_WAIT_SLICE)
                     continue
-                if self.until_idle and self.exhausted:
+                if self.until_idle and self.exhausted and self.replies_exhausted:
                     return
                 await self.d.wait_for_wake(min(IDLE_POLL_SECONDS, max(self.deadline - self.loop.time(), 0)))
                 continue
@@ -205,26 +206,26 @@ class ChannelRunner(Heartbeat):
         return wants
 
     def _claim_in_background(self) -> None:
-        if self._claiming is not None and not self._claiming.done():
-            return
+        """Replies and the other lanes are claimed apart, so a reply never waits for a batch's claim."""
         now = self.loop.time()
         wants = self._wants()
-        others = now >= self.next_claim and (wants["reminder"] > 0 or wants["broadcast"] > 0)
-        replies = now >= self.next_reply_claim and wants["reply"] > 0
-        if not (others or replies):
-            return
-        if not others:
-            wants = {"reply": wants["reply"]}
-        self._claiming = self.loop.create_task(self._claim_logged(wants, full=others))
+        if not _busy(self._claiming_replies) and now >= self.next_reply_claim and wants["reply"] > 0:
+            self._claiming_replies = self.loop.create_task(self._claim_logged({"reply": wants["reply"]}))
+        others = {lane: wants[lane] for lane in ("reminder", "broadcast") if wants[lane] > 0}
+        if not _busy(self._claiming) and now >= self.next_claim and others:
+            self._claiming = self.loop.create_task(self._claim_logged(others))
 
-    async def _claim_logged(self, wants: dict[str, int], *, full: bool) -> None:
+    async def _claim_logged(self, wants: dict[str, int]) -> None:
         try:
-            await self._claim(wants, full=full)
+            await self._claim(wants)
         except Exception:
             log.exception("outbox %s: claiming due rows failed; trying again shortly", self.channel)
-            self.next_claim = self.next_reply_claim = self.loop.time() + IDLE_POLL_SECONDS
+            if "reply" in wants:
+                self.next_reply_claim = self.loop.time() + IDLE_POLL_SECONDS
+            else:
+                self.next_claim = self.loop.time() + IDLE_POLL_SECONDS
 
-    async def _claim(self, wants: dict[str, int], *, full: bool) -> None:
+    async def _claim(self, wants: dict[str, int]) -> None:
         now = self.now()
         lease = self.config.dispatcher.claim_lease_seconds
         started = self.loop.time()
@@ -235,10 +236,14 @@ class ChannelRunner(Heartbeat):
         got: dict[str, int] = {}
         for job in jobs:
             got[job.lane] = got.get(job.lane, 0) + 1
-        self.next_reply_claim = self.loop.time() + self.config.lanes.reply_poll_seconds
-        if full:
-            self.exhausted = all(got.get(lane, 0) < want for lane, want in wants.items() if want > 0)
-            self.next_claim = self.loop.time() + (IDLE_POLL_SECONDS if self.exhausted else 0.0)
+        short = all(got.get(lane, 0) < want for lane, want in wants.items())
+        if "reply" in wants:
+            self.replies_exhausted = short
+            self.next_reply_claim = self.loop.time() + self.config.lanes.reply_poll_seconds
+        else:
+            # Nothing more is due only if every lane was asked (a lane still holding rows was not).
+            self.exhausted = short and len(wants) == 2
+            self.next_claim = self.loop.time() + (IDLE_POLL_SECONDS if short else 0.0)
         for job in jobs:
             job.lease_until = started + lease
             reason = self._skip_reason(job, now)
@@ -318,3 +323,7 @@ class ChannelRunner(Heartbeat):
                 await self._transient(job, Transient(f"{type(exc).__name__}: {exc}"))
             else:
                 await self._finish(job, "sent", delivery=delivery, error=job.note, attempt=True)
+
+
+def _busy(task: asyncio.Task[None] | None) -> bool:
+    return task is not None and not task.done()
