@@ -25,6 +25,7 @@ class DispatcherConfig(StrictModel):
     claim_lease_seconds: float = Field(gt=0)
     leader_lease_seconds: float = Field(gt=0)
     heartbeat_seconds: float = Field(gt=0)
+    send_margin_seconds: float = Field(gt=0)
     standby_poll_seconds: float = Field(gt=0)
     max_in_flight: int = Field(ge=1)
     request_timeout_seconds: float = Field(gt=0)

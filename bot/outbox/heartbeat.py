@@ -10,7 +10,7 @@ arrive, so nobody else may take it while its answer is outstanding.
 Fencing stays as it was: a renewal lands only under the row's own token
 (`claims.update_claimed`), and a holder starts a send only while its own last
 successful heartbeat still covers the channel lease and the row's claim by a
-heartbeat's margin. A holder whose heartbeats fail (a stalled database) thus
+margin (`send_margin_seconds`). A holder whose heartbeats fail (a stalled database) thus
 stops sending before another process can take its rows; its late results
 are discarded by the token.
 
@@ -132,7 +132,7 @@ class Heartbeat(ResultHandling):
     # -- while holding the channel ------------------------------------------
     def _may_send(self) -> bool | None:
         """True while our channel lease is safely ours; None while a late heartbeat may still save it."""
-        margin = self.config.dispatcher.heartbeat_seconds
+        margin = self.config.dispatcher.send_margin_seconds
         now = self.loop.time()
         if now + margin < self.leader_until:
             return True
@@ -146,8 +146,8 @@ class Heartbeat(ResultHandling):
         return self._claim_holds(job)
 
     def _claim_holds(self, job: Job) -> bool:
-        """Start a send only while our claim outlasts the next heartbeat: else another holder may send it."""
-        if self.loop.time() + self.config.dispatcher.heartbeat_seconds < job.lease_until:
+        """Start a send only while our claim surely outlasts its start: else another holder may send it."""
+        if self.loop.time() + self.config.dispatcher.send_margin_seconds < job.lease_until:
             return True
         self.stats.dropped += 1
         log.warning(
