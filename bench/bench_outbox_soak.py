@@ -76,6 +76,9 @@ def parse_args() -> argparse.Namespace:
     # still exercises the bot-wide pause several times per run without making pauses the
     # run's main event (700 meant a 3 s pause every 25 s: 12 % of the time paused).
     p.add_argument("--announce-every", type=int, default=5_000)
+    p.add_argument(
+        "--min-rate", type=float, default=15.0, help="messages/s below which a run is given up as stuck"
+    )
     p.add_argument("--kill-at", type=float, default=0.5, help="fraction delivered when the holder is killed")
     p.add_argument("--claim-sizes", default="1000,10000,100000")
     p.add_argument("--old-claim-sizes", default="400,1200,2400")
@@ -288,7 +291,7 @@ async def scenario(processes: int, args: argparse.Namespace, base_url: str) -> d
             await asyncio.sleep(0.05)
         reply_task = asyncio.create_task(replies())
         watch_task = asyncio.create_task(watch_broadcast())
-        deadline = time.monotonic() + 60 + total / 15
+        deadline = time.monotonic() + 60 + total / args.min_rate
         while delivered() < total * args.kill_at:
             if time.monotonic() > deadline:
                 raise TimeoutError("soak: too slow before the kill")
