@@ -120,19 +120,19 @@ async def test_a_live_holder_keeps_its_channel_and_rows_far_past_one_lease(
     client: TestClient, services: Services, fake_telegram: FloodTelegram, clock: FrozenClock
 ) -> None:
     """A broadcast longer than any lease, a second process standing by the whole time: nothing twice."""
-    tune(services, telegram={"rate_per_second": 20, "per_chat_interval_seconds": 0.0})
+    tune(services, telegram={"rate_per_second": 10, "per_chat_interval_seconds": 0.0})
     fake_telegram.per_second, fake_telegram.per_chat_interval = 30, 0.0
     config = delivery_config(services).dispatcher
-    count = int(20 * 1.5 * config.claim_lease_seconds)
+    count = int(10 * (config.claim_lease_seconds + 2))  # at least ten seconds of sending
     users = await make_users(services, "telegram", count)
     await add(services, [row_values(u, f"b:{u}", "broadcast", clock.now()) for u in users])
     first = get_dispatcher(services)
     second = Dispatcher(services, holder="standby:2")
     try:
         async with real_time(clock):
-            run = asyncio.create_task(first.run(budget=30))
+            run = asyncio.create_task(first.run(budget=90))
             await asyncio.sleep(0.3)  # the first process has the channel
-            other = await second.run(budget=30)
+            other = await second.run(budget=90)
             mine = await run
     finally:
         await second.stop()
