@@ -50,29 +50,36 @@ class ChannelRunner(Heartbeat):
     """One channel's run: claims, pacing, sends (leases: `Heartbeat`; results: `ResultHandling`)."""
 
     async def run(self) -> DispatchStats:
-        db = self.services.db
-        if not await self._honour_pause():
-            return self.stats
-        if not await self._take_channel():
-            return self.stats
-        try:
-            await self._loop()
-        finally:
-            claiming = [t for t in (self._claiming, self._claiming_replies) if t is not None]
-            await asyncio.gather(*claiming, return_exceptions=True)
-            while self.in_flight:  # the heartbeat goes on while the last answers come in
-                self._renew_in_background()
-                await asyncio.wait(self.in_flight, timeout=MAX_WAIT_SLICE)
-            await self._end_heartbeat()
-            await self._release_queued()
-            if self.d.stopping:
-                # Another process may take over, once our last second of sends is behind us.
-                pacing = self.config.pacing(self.channel)
-                handover = max(1.0, pacing.per_chat_interval_seconds)
-                await hand_over(db, self.services.clock, self.lease_name, self.d.holder, handover)
-            # Otherwise the lease stays ours until it expires: the next tick of this process
-            # renews it, so the channel's pace never restarts from zero in another process.
-        return self.stats
+        while True:
+            if not await self._honour_pause() or not await self._take_channel():
+                return self.stats
+            try:
+                await self._loop()
+            finally:
+                await self._wind_down()
+            if not self.lost_lease or self.d.stopping or self.loop.time() >= self.deadline:
+                return self.stats
+            # A late heartbeat (a busy database) cost us the lease: take it back (or stand by)
+            # at once rather than leave the channel idle until this process's next run.
+            self.lost_lease = False
+            self.next_claim = self.next_reply_claim = 0.0
+
+    async def _wind_down(self) -> None:
+        """Finish what is on the wire, give back what is queued, hand the lease over when stopping."""
+        claiming = [t for t in (self._claiming, self._claiming_replies) if t is not None]
+        await asyncio.gather(*claiming, return_exceptions=True)
+        while self.in_flight:  # the heartbeat goes on while the last answers come in
+            self._renew_in_background()
+            await asyncio.wait(self.in_flight, timeout=MAX_WAIT_SLICE)
+        await self._end_heartbeat()
+        await self._release_queued()
+        if self.d.stopping:
+            # Another process may take over, once our last second of sends is behind us.
+            pacing = self.config.pacing(self.channel)
+            handover = max(1.0, pacing.per_chat_interval_seconds)
+            await hand_over(self.services.db, self.services.clock, self.lease_name, self.d.holder, handover)
+        # Otherwise the lease stays ours until it expires: the next tick of this process
+        # renews it, so the channel's pace never restarts from zero in another process.
 
     # -- the paced sending loop -----------------------------------------------
     async def _loop(self) -> None:
@@ -83,7 +90,10 @@ class ChannelRunner(Heartbeat):
                 self.exhausted = self.replies_exhausted = False
             holds = self._may_send()
             if self.lost_lease or holds is False:
-                log.warning("outbox %s: lost the dispatcher lease; stopping this run", self.channel)
+                log.warning(
+                    "outbox %s: lost the dispatcher lease; taking it back or standing by", self.channel
+                )
+                self.lost_lease = True
                 return
             self._renew_in_background()
             if holds is None:  # the heartbeat is late: no send starts until it lands (or the lease lapses)
