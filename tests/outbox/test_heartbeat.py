@@ -162,10 +162,20 @@ async def test_a_holder_whose_heartbeat_stops_sends_nothing_once_its_claims_may_
         await asyncio.sleep(3600)
         return True
 
+    taken: set[int] = set()
+    acquire = Heartbeat._acquire
+
+    async def acquire_once(self: Heartbeat) -> bool:  # ... nor a later attempt to take the lease back
+        if id(self) in taken:
+            return False
+        taken.add(id(self))
+        return await acquire(self)
+
     monkeypatch.setattr(Heartbeat, "_beat", stalled)
     monkeypatch.setattr(Heartbeat, "_renew_rows", stalled)
+    monkeypatch.setattr(Heartbeat, "_acquire", acquire_once)
     async with real_time(clock):
-        stats = await asyncio.wait_for(get_dispatcher(services).run(budget=20), 20)
+        stats = await asyncio.wait_for(get_dispatcher(services).run(budget=10), 30)
     span = max(a.wall for a in fake_telegram.arrivals) - min(a.wall for a in fake_telegram.arrivals)
     assert renewals >= 2 and 0 < stats.sent < 200
     # The last send started while the claims and the channel lease were still surely ours.
