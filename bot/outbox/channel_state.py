@@ -82,18 +82,22 @@ class ChannelState:
         self.semaphore = asyncio.Semaphore(self.config.dispatcher.max_in_flight)
         self.stats = DispatchStats()
         self.seq = 0
-        self.exhausted = False
+        self.exhausted = False  # the last claim of reminders and broadcasts came back short
+        self.replies_exhausted = False  # ... and of replies
         self.loop = asyncio.get_running_loop()
         self.next_claim = 0.0
         self.next_reply_claim = 0.0
         self.next_renew = 0.0
+        self.leader_until = 0.0  # loop time until which our channel lease is surely ours
         self.paused = False
         self.lost_lease = False
         self.seen_kicks = dispatcher.kicks
         # Claims and lease renewals run beside the sending loop, so a slow query never
         # delays a send past its slot.
         self._claiming: asyncio.Task[None] | None = None
+        self._claiming_replies: asyncio.Task[None] | None = None
         self._renewing: asyncio.Task[None] | None = None
+        self._renewing_rows: asyncio.Task[None] | None = None
 
     @property
     def queued(self) -> int:

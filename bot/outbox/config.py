@@ -24,15 +24,26 @@ class DispatcherConfig(StrictModel):
     claim_batch: int = Field(ge=1)
     claim_lease_seconds: float = Field(gt=0)
     leader_lease_seconds: float = Field(gt=0)
+    heartbeat_seconds: float = Field(gt=0)
+    send_margin_seconds: float = Field(gt=0)
+    standby_poll_seconds: float = Field(gt=0)
     max_in_flight: int = Field(ge=1)
     request_timeout_seconds: float = Field(gt=0)
 
     @model_validator(mode="after")
-    def _leases_outlast_a_send(self) -> DispatcherConfig:
-        # A claim that ran out while its row is still on the wire could let it be sent twice.
-        if self.claim_lease_seconds <= self.request_timeout_seconds:
-            raise ValueError("claim_lease_seconds must be longer than request_timeout_seconds")
+    def _leases_outlast_missed_heartbeats(self) -> DispatcherConfig:
+        # A holder stops starting sends one heartbeat before its leases may run out, so a
+        # lease must span that heartbeat and at least one more: a single late renewal
+        # (a busy database) must not cost the lease.
+        for name in ("claim_lease_seconds", "leader_lease_seconds"):
+            if getattr(self, name) < 2 * self.heartbeat_seconds:
+                raise ValueError(f"{name} must be at least twice heartbeat_seconds")
         return self
+
+    @property
+    def wire_lease_seconds(self) -> float:
+        """The claim of a row on the wire: it must outlast the request, or a slow answer could double it."""
+        return self.request_timeout_seconds + self.claim_lease_seconds
 
 
 class LanesConfig(StrictModel):

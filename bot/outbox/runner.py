@@ -11,9 +11,10 @@ own budget of claimed rows; replies are claimed every `lanes.reply_poll_seconds`
 and go first whenever their chat may be sent to, reminders and broadcasts
 share the rest of the pace by weight.
 
-Fencing on the sending side: a job is only started while its claim is known
-to outlast the request (`Job.lease_until`, moved on by every renewal); a row
-whose renewal matched nothing belongs to another holder now and is dropped.
+Fencing on the sending side (`bot.outbox.heartbeat`): a job is only started
+while the holder's last heartbeat still covers its claim and the channel
+lease by a heartbeat's margin (`Job.lease_until`, moved on by every renewal);
+a row whose renewal matched nothing belongs to another holder now and is dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.outbox.channel_state import DispatchStats, Slot
-from bot.outbox.claims import claim_lanes, free_expired_claims, load_jobs, release_claims, renew_claims
+from bot.outbox.claims import claim_lanes, load_jobs, release_claims
 from bot.outbox.errors import (
     OutcomeUnknown,
     QuotaExceeded,
@@ -34,63 +35,51 @@ from bot.outbox.errors import (
     Transient,
     Unreachable,
 )
+from bot.outbox.heartbeat import Heartbeat
 from bot.outbox.lanes import LANE_RANK, LANES
-from bot.outbox.leases import acquire_lease, hand_over
-from bot.outbox.results import ResultHandling
+from bot.outbox.leases import hand_over
 from bot.outbox.senders import Job, Skip
 
 log = logging.getLogger(__name__)
 
 IDLE_POLL_SECONDS = 0.5  # how often an unfinished run looks for newly due rows
 MAX_WAIT_SLICE = 0.2  # longest sleep before re-checking claims, kicks and leases
-LOST = float("-inf")  # `Job.lease_until` of a row whose claim passed to another holder
 
 
-class ChannelRunner(ResultHandling):
-    """One channel's share of a run: lease, claims, pacing, sends (results: `ResultHandling`)."""
+class ChannelRunner(Heartbeat):
+    """One channel's run: claims, pacing, sends (leases: `Heartbeat`; results: `ResultHandling`)."""
 
     async def run(self) -> DispatchStats:
-        db = self.services.db
-        if not await self._honour_pause():
-            return self.stats
-        if not await acquire_lease(
-            db,
-            self.services.clock,
-            self.lease_name,
-            self.d.holder,
-            self.config.dispatcher.leader_lease_seconds,
-        ):
-            log.debug("outbox %s: another process dispatches this channel", self.channel)
-            return self.stats
-        self.next_renew = self.loop.time() + self.config.dispatcher.leader_lease_seconds / 3
-        try:
-            await self._loop()
-        finally:
-            for helper in (self._claiming, self._renewing):
-                if helper is not None:
-                    await asyncio.gather(helper, return_exceptions=True)
-            if self.in_flight:
-                await asyncio.gather(*self.in_flight, return_exceptions=True)
-            await self._release_queued()
-            if self.d.stopping:
-                # Another process may take over, once our last second of sends is behind us.
-                pacing = self.config.pacing(self.channel)
-                handover = max(1.0, pacing.per_chat_interval_seconds)
-                await hand_over(db, self.services.clock, self.lease_name, self.d.holder, handover)
-            # Otherwise the lease stays ours until it expires: the next tick of this process
-            # renews it, so the channel's pace never restarts from zero in another process.
-        return self.stats
+        while True:
+            if not await self._honour_pause() or not await self._take_channel():
+                return self.stats
+            try:
+                await self._loop()
+            finally:
+                await self._wind_down()
+            if not self.lost_lease or self.d.stopping or self.loop.time() >= self.deadline:
+                return self.stats
+            # A late heartbeat (a busy database) cost us the lease: take it back (or stand by)
+            # at once rather than leave the channel idle until this process's next run.
+            self.lost_lease = False
+            self.next_claim = self.next_reply_claim = 0.0
 
-    async def _honour_pause(self) -> bool:
-        """Wait out a shared pause in the pacer when it ends within this run; False to skip the run."""
-        until = await self.d.pauses().paused_until(self.channel)
-        if until is None:
-            return True
-        seconds = (until - self.now()).total_seconds()
-        if self.loop.time() + seconds >= self.deadline:
-            return False
-        self.pacer.pause_all(seconds)
-        return True
+    async def _wind_down(self) -> None:
+        """Finish what is on the wire, give back what is queued, hand the lease over when stopping."""
+        claiming = [t for t in (self._claiming, self._claiming_replies) if t is not None]
+        await asyncio.gather(*claiming, return_exceptions=True)
+        while self.in_flight:  # the heartbeat goes on while the last answers come in
+            self._renew_in_background()
+            await asyncio.wait(self.in_flight, timeout=MAX_WAIT_SLICE)
+        await self._end_heartbeat()
+        await self._release_queued()
+        if self.d.stopping:
+            # Another process may take over, once our last second of sends is behind us.
+            pacing = self.config.pacing(self.channel)
+            handover = max(1.0, pacing.per_chat_interval_seconds)
+            await hand_over(self.services.db, self.services.clock, self.lease_name, self.d.holder, handover)
+        # Otherwise the lease stays ours until it expires: the next tick of this process
+        # renews it, so the channel's pace never restarts from zero in another process.
 
     # -- the paced sending loop -----------------------------------------------
     async def _loop(self) -> None:
@@ -98,20 +87,31 @@ class ChannelRunner(ResultHandling):
             if self.d.kicks != self.seen_kicks:
                 self.seen_kicks = self.d.kicks
                 self.next_claim = self.next_reply_claim = 0.0
-                self.exhausted = False
-            if self.lost_lease:
-                log.warning("outbox %s: lost the dispatcher lease; stopping this run", self.channel)
+                self.exhausted = self.replies_exhausted = False
+            holds = self._may_send()
+            if self.lost_lease or holds is False:
+                log.warning(
+                    "outbox %s: lost the dispatcher lease; taking it back or standing by", self.channel
+                )
+                self.lost_lease = True
                 return
             self._renew_in_background()
+            if holds is None:  # the heartbeat is late: no send starts until it lands (or the lease lapses)
+                if self._renewing is not None and not self._renewing.done():
+                    await asyncio.wait({self._renewing}, timeout=MAX_WAIT_SLICE)
+                else:
+                    await asyncio.sleep(MAX_WAIT_SLICE / 4)
+                continue
             self._claim_in_background()
             if not self.queues:
-                if self._claiming is not None and not self._claiming.done():
-                    await asyncio.wait({self._claiming}, timeout=MAX_WAIT_SLICE)
+                claiming = {t for t in (self._claiming, self._claiming_replies) if _busy(t)}
+                if claiming:
+                    await asyncio.wait(claiming, timeout=MAX_WAIT_SLICE)
                     continue
                 if self.in_flight:
                     await asyncio.wait(self.in_flight, timeout=MAX_WAIT_SLICE)
                     continue
-                if self.until_idle and self.exhausted:
+                if self.until_idle and self.exhausted and self.replies_exhausted:
                     return
                 await self.d.wait_for_wake(min(IDLE_POLL_SECONDS, max(self.deadline - self.loop.time(), 0)))
                 continue
@@ -203,17 +203,6 @@ class ChannelRunner(ResultHandling):
         self.lane_pass[lane] = start + 1.0 / weight
         self.vtime = start
 
-    def _claim_holds(self, job: Job) -> bool:
-        """Start a send only while our claim outlasts it: otherwise another holder may send it too."""
-        margin = self.config.dispatcher.request_timeout_seconds + 1.0
-        if self.loop.time() + margin < job.lease_until:
-            return True
-        self.stats.dropped += 1
-        log.warning(
-            "outbox %s: row %s not sent: its claim (epoch %d) may lapse", self.channel, job.id, job.epoch
-        )
-        return False
-
     # -- claiming -----------------------------------------------------------
     def _wants(self) -> dict[str, int]:
         """How many rows each lane may claim now: its budget minus what it holds, refilled at half."""
@@ -227,26 +216,26 @@ class ChannelRunner(ResultHandling):
         return wants
 
     def _claim_in_background(self) -> None:
-        if self._claiming is not None and not self._claiming.done():
-            return
+        """Replies and the other lanes are claimed apart, so a reply never waits for a batch's claim."""
         now = self.loop.time()
         wants = self._wants()
-        others = now >= self.next_claim and (wants["reminder"] > 0 or wants["broadcast"] > 0)
-        replies = now >= self.next_reply_claim and wants["reply"] > 0
-        if not (others or replies):
-            return
-        if not others:
-            wants = {"reply": wants["reply"]}
-        self._claiming = self.loop.create_task(self._claim_logged(wants, full=others))
+        if not _busy(self._claiming_replies) and now >= self.next_reply_claim and wants["reply"] > 0:
+            self._claiming_replies = self.loop.create_task(self._claim_logged({"reply": wants["reply"]}))
+        others = {lane: wants[lane] for lane in ("reminder", "broadcast") if wants[lane] > 0}
+        if not _busy(self._claiming) and now >= self.next_claim and others:
+            self._claiming = self.loop.create_task(self._claim_logged(others))
 
-    async def _claim_logged(self, wants: dict[str, int], *, full: bool) -> None:
+    async def _claim_logged(self, wants: dict[str, int]) -> None:
         try:
-            await self._claim(wants, full=full)
+            await self._claim(wants)
         except Exception:
             log.exception("outbox %s: claiming due rows failed; trying again shortly", self.channel)
-            self.next_claim = self.next_reply_claim = self.loop.time() + IDLE_POLL_SECONDS
+            if "reply" in wants:
+                self.next_reply_claim = self.loop.time() + IDLE_POLL_SECONDS
+            else:
+                self.next_claim = self.loop.time() + IDLE_POLL_SECONDS
 
-    async def _claim(self, wants: dict[str, int], *, full: bool) -> None:
+    async def _claim(self, wants: dict[str, int]) -> None:
         now = self.now()
         lease = self.config.dispatcher.claim_lease_seconds
         started = self.loop.time()
@@ -257,10 +246,14 @@ class ChannelRunner(ResultHandling):
         got: dict[str, int] = {}
         for job in jobs:
             got[job.lane] = got.get(job.lane, 0) + 1
-        self.next_reply_claim = self.loop.time() + self.config.lanes.reply_poll_seconds
-        if full:
-            self.exhausted = all(got.get(lane, 0) < want for lane, want in wants.items() if want > 0)
-            self.next_claim = self.loop.time() + (IDLE_POLL_SECONDS if self.exhausted else 0.0)
+        short = all(got.get(lane, 0) < want for lane, want in wants.items())
+        if "reply" in wants:
+            self.replies_exhausted = short
+            self.next_reply_claim = self.loop.time() + self.config.lanes.reply_poll_seconds
+        else:
+            # Nothing more is due only if every lane was asked (a lane still holding rows was not).
+            self.exhausted = short and len(wants) == 2
+            self.next_claim = self.loop.time() + (IDLE_POLL_SECONDS if short else 0.0)
         for job in jobs:
             job.lease_until = started + lease
             reason = self._skip_reason(job, now)
@@ -276,52 +269,6 @@ class ChannelRunner(ResultHandling):
         if not job.reachable:
             return "unreachable", "the user cannot be reached (unsubscribed or blocked the bot)"
         return None
-
-    # -- leases -------------------------------------------------------------
-    def _renew_in_background(self) -> None:
-        if self.loop.time() < self.next_renew or (self._renewing is not None and not self._renewing.done()):
-            return
-        self.next_renew = self.loop.time() + self.config.dispatcher.leader_lease_seconds / 3
-        self._renewing = self.loop.create_task(self._renew_logged())
-
-    async def _renew_logged(self) -> None:
-        try:
-            if not await self._renew():
-                self.lost_lease = True
-        except Exception:
-            log.exception("outbox %s: renewing the leases failed; trying again shortly", self.channel)
-
-    async def _renew(self) -> bool:
-        dispatcher = self.config.dispatcher
-        db, clock = self.services.db, self.services.clock
-        started = self.loop.time()
-        if not await acquire_lease(
-            db, clock, self.lease_name, self.d.holder, dispatcher.leader_lease_seconds
-        ):
-            return False
-        jobs = [job for queue in self.queues.values() for job in queue] + list(self.on_the_wire.values())
-        if jobs:
-            until = self.now() + timedelta(seconds=dispatcher.claim_lease_seconds)
-            async with db.session() as s:
-                kept = await renew_claims(s, jobs, until)
-            queued = {job.id for queue in self.queues.values() for job in queue}
-            for job in jobs:
-                if job.id in kept:
-                    job.lease_until = max(job.lease_until, started + dispatcher.claim_lease_seconds)
-                elif job.id in queued and job.lease_until != LOST:
-                    # (A row on the wire may just have had its result written: that is no loss.)
-                    job.lease_until = LOST
-                    log.warning("outbox %s: row %s was claimed by another holder", self.channel, job.id)
-        # Rows of a holder that died mid-run come back now, not at this process's next run.
-        async with db.session() as s:
-            freed = await free_expired_claims(s, self.now())
-        if freed:
-            log.warning("outbox %s: %d rows of a stopped dispatcher are due again", self.channel, freed)
-        # A pause another process was told about (a flood limit) holds here too.
-        until_paused = await self.d.pauses().paused_until(self.channel)
-        if until_paused is not None:
-            self.pacer.pause_all((until_paused - self.now()).total_seconds())
-        return True
 
     # -- sending ------------------------------------------------------------
     def _start(self, job: Job) -> None:
@@ -359,6 +306,11 @@ class ChannelRunner(ResultHandling):
                 await self._break_chat(job, retry_at, reason)
                 await self._requeue(job, retry_at, reason)
                 return
+            if not self._still_ours(job):
+                # It waited for its turn until our leases may lapse: another process may send it now.
+                async with self.services.db.session() as db:
+                    await release_claims(db, [job], None)
+                return
             now = self.now()
             try:
                 delivery = await self.sender.deliver(job, now)
@@ -381,3 +333,7 @@ class ChannelRunner(ResultHandling):
                 await self._transient(job, Transient(f"{type(exc).__name__}: {exc}"))
             else:
                 await self._finish(job, "sent", delivery=delivery, error=job.note, attempt=True)
+
+
+def _busy(task: asyncio.Task[None] | None) -> bool:
+    return task is not None and not task.done()
