@@ -5,6 +5,7 @@ from models.binding import BindCode
 from models.channels import AccessToken, InboundUpdate, Lease
 from models.chat import ChatUser, ConversationState, Message
 from models.claims import Claim, ClaimEvent, Rectification
+from models.delivery import DeliveryCount, ReminderPlan
 from models.handover import Handover, HandoverReply
 from models.outbox import Broadcast, OutboxMessage
 from models.people import Institution, Trainee
@@ -25,6 +26,7 @@ __all__ = [
     "ClaimEvent",
     "ClassSession",
     "ConversationState",
+    "DeliveryCount",
     "Enrollment",
     "Handover",
     "HandoverReply",
@@ -34,6 +36,7 @@ __all__ = [
     "Message",
     "OutboxMessage",
     "Rectification",
+    "ReminderPlan",
     "StaffAccount",
     "Trainee",
     "TrainingClass",
