@@ -72,11 +72,9 @@ class ChannelPacing(StrictModel):
     plan_capacity_per_second: float = Field(gt=0)
     send_seconds: float = Field(ge=0)
 
-    @model_validator(mode="after")
-    def _plan_within_rate(self) -> ChannelPacing:
-        if self.plan_capacity_per_second > self.rate_per_second:
-            raise ValueError("plan_capacity_per_second cannot exceed rate_per_second")
-        return self
+    def plan_capacity(self) -> float:
+        """What the plan may count on: its share, never more than the rate the dispatcher keeps."""
+        return min(self.plan_capacity_per_second, self.rate_per_second)
 
 
 class TelegramConfig(ChannelPacing):
