@@ -82,7 +82,8 @@ def backward_fill(
             cursor, left = own, per_minute
         elif left == 0:
             cursor, left = cursor - MINUTE, per_minute
-        earliest = max(item.floor, now)
+        # (A time chosen before the floor, the evening before say, is itself allowed.)
+        earliest = max(min(item.floor, item.chosen), now)
         if cursor < _minute(earliest):
             # No room between its floor and its deadline: it goes as early as it may.
             item.planned = earliest
