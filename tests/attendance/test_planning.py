@@ -124,9 +124,7 @@ async def test_the_template_quota_is_checked_before_the_wave_and_names_the_class
     await a_class(services, 6, channel="wechat", name="育婴员培训班", code="Y-1")
     await a_class(services, 4, channel="wechat", name="养老护理员培训班", code="Y-2", begin="09:00")
     # One who wrote an hour ago gets a customer-service message instead.
-    await a_class(
-        services, 1, channel="wechat", name="育婴员培训班", code="Y-3", last_inbound_at=at(4, 0)
-    )
+    await a_class(services, 1, channel="wechat", name="育婴员培训班", code="Y-3", last_inbound_at=at(4, 0))
     async with services.db.session() as db:
         await bump(db, "wechat", DAY, "template", 7)  # already used today by other messages
     clock.set(at(5, 0))
