@@ -11,13 +11,16 @@ the latest minute that still has room and is not after its latest moment
 backward fill. A reminder whose own minute has room keeps its time; the
 others move earlier, to the start of the minute they got. One that would
 have to go before its floor (06:00 on the day, the evening before for early
-classes) does not fit: it stays at its floor and is reported, so staff hear
-of it before the wave, and the dispatcher's earliest-deadline-first order
-decides which of them still arrive.
+classes) is crowded out: it is due at its floor and goes as soon as the
+dispatcher's earliest-deadline-first order reaches it, later than chosen.
+A forward pass then sends the plan, earliest deadline first, at the same
+capacity: the reminders it cannot send before their class starts are the
+plan's `at_risk`, reported so staff hear of them before the wave.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -46,16 +49,22 @@ class WaveItem:
 @dataclass
 class FillResult:
     moved: dict[int, datetime] = field(default_factory=dict)  # row id -> new due time
-    unfit: list[WaveItem] = field(default_factory=list)
+    crowded: list[WaveItem] = field(default_factory=list)  # no room between floor and chosen time
+    at_risk: list[WaveItem] = field(default_factory=list)  # would not be sent before class starts
 
 
-def floor_for(deadline: datetime, cfg: Planning, tz: Any) -> datetime:
-    """The earliest moment a session's reminder may go out: the day floor, or the evening before."""
+def floor_for(deadline: datetime, cfg: Planning, tz: Any, chosen: datetime | None = None) -> datetime:
+    """The earliest moment a session's reminder may go out: the day floor, or the evening before.
+
+    A reminder chosen before the day floor (an institution's "the evening
+    before at 20:00") may move within the evening, down to `evening_floor`.
+    """
     local = deadline.astimezone(tz)
     evening = datetime.combine(local.date() - timedelta(days=1), cfg.evening_floor, tz)
-    if cfg.evening_for_all or local.time() < cfg.evening_for_sessions_before:
-        return evening
-    return datetime.combine(local.date(), cfg.day_floor, tz)
+    day = datetime.combine(local.date(), cfg.day_floor, tz)
+    early = local.time() < cfg.evening_for_sessions_before
+    floor = evening if cfg.evening_for_all or early or (chosen is not None and chosen < day) else day
+    return floor if chosen is None else min(floor, chosen)
 
 
 def _minute(at: datetime) -> datetime:
@@ -82,12 +91,11 @@ def backward_fill(
             cursor, left = own, per_minute
         elif left == 0:
             cursor, left = cursor - MINUTE, per_minute
-        # (A time chosen before the floor, the evening before say, is itself allowed.)
         earliest = max(min(item.floor, item.chosen), now)
         if cursor < _minute(earliest):
-            # No room between its floor and its deadline: it goes as early as it may.
+            # No room between its floor and its chosen time: due at its floor, sent when reached.
             item.planned = earliest
-            result.unfit.append(item)
+            result.crowded.append(item)
             if earliest != item.chosen:
                 result.moved[item.row_id] = earliest
             continue
@@ -95,7 +103,35 @@ def backward_fill(
         item.planned = last if cursor == own else max(cursor, earliest)
         if item.planned != item.chosen:
             result.moved[item.row_id] = item.planned
+    result.at_risk = forward_check(items, per_minute, send)
     return result
+
+
+def forward_check(items: list[WaveItem], per_minute: int, send: timedelta) -> list[WaveItem]:
+    """Send the plan minute by minute, earliest deadline first: who would miss their class start.
+
+    Counted as sent at the end of its minute, so the check errs on the side of an alert.
+    """
+    order = sorted(items, key=lambda i: (i.planned or i.chosen, i.row_id))
+    waiting: list[tuple[datetime, int, WaveItem]] = []
+    risky: list[WaveItem] = []
+    index = 0
+    minute: datetime | None = None
+    while index < len(order) or waiting:
+        upcoming = _minute(order[index].planned or order[index].chosen) if index < len(order) else None
+        if minute is None or (not waiting and upcoming is not None and upcoming > minute):
+            minute = upcoming
+        assert minute is not None
+        while index < len(order) and (order[index].planned or order[index].chosen) < minute + MINUTE:
+            item = order[index]
+            heapq.heappush(waiting, (item.deadline, item.row_id, item))
+            index += 1
+        for _ in range(min(per_minute, len(waiting))):
+            _, _, item = heapq.heappop(waiting)
+            if minute + MINUTE > item.deadline - send:
+                risky.append(item)
+        minute += MINUTE
+    return risky
 
 
 @dataclass

@@ -185,7 +185,7 @@ async def plan_day(services: Services, day: date) -> list[PlanSummary]:
                     class_id=class_of.get(session_of(r.idempotency_key), 0),
                     chosen=r.due_at,
                     deadline=r.deadline_at,
-                    floor=floor_for(r.deadline_at, cfg, tz),
+                    floor=floor_for(r.deadline_at, cfg, tz, r.due_at),
                     has_template=bool(r.has_template),
                 )
             )
@@ -196,8 +196,10 @@ async def plan_day(services: Services, day: date) -> list[PlanSummary]:
             fill = backward_fill(items, pacing.plan_capacity(), pacing.send_seconds, now)
             await _move(db, fill.moved)
             alerts: list[dict[str, Any]] = []
-            if fill.unfit:
-                alerts.append(_alert("capacity", len(items), len(items) - len(fill.unfit), fill.unfit, names))
+            if fill.at_risk:
+                alerts.append(
+                    _alert("capacity", len(items), len(items) - len(fill.at_risk), fill.at_risk, names)
+                )
             templates_needed, templates_left = 0, None
             if channel == "wechat" and items:
                 needs = wechat_needs(
