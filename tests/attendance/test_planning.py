@@ -102,17 +102,21 @@ async def test_a_short_channel_moves_the_wave_earlier_within_capacity_and_never_
 async def test_a_wave_that_cannot_fit_is_an_alert_naming_the_class_before_sending(
     services: Services, clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # 1 a minute, and the run starts late (07:50): 11 minutes to 08:00 for 20 people.
+    # 1 a minute, and the run starts late (07:50): 11 minutes to 08:00 for 60 people; the
+    # others go from 07:50 on, earliest deadline first, and 39 minutes reach 08:29 at most.
     tune(services, "telegram", plan_capacity_per_second=1 / 60)
-    await a_class(services, 20, name="焊工(四级)培训班", code="W-1")
+    await a_class(services, 60, name="焊工(四级)培训班", code="W-1")
     clock.set(at(7, 50))
     with caplog.at_level(logging.WARNING, logger="bot.attendance.planning"):
         await morning_run(services)
     plan = (await plans(services))["telegram"]
     (alert,) = plan.alerts
-    assert alert["kind"] == "capacity" and alert["needed"] == 20
-    assert alert["classes"][0]["name"] == "焊工(四级)培训班"
-    assert alert["available"] == 11 and alert["classes"][0]["reminders"] == 9
+    assert alert["kind"] == "capacity" and alert["needed"] == 60 and alert["available"] == 39
+    assert alert["classes"] == [
+        {"id": alert["classes"][0]["id"], "name": "焊工(四级)培训班", "reminders": 21}
+    ]
+    dues = [r.due_at for r in await reminders(services)]
+    assert min(dues) == at(7, 50) and max(dues) == at(8, 0)  # none earlier than now, none later than chosen
     assert any("ALERT" in r.message and "焊工(四级)培训班" in r.message for r in caplog.records)
 
 
