@@ -137,6 +137,7 @@ class Outcome:
     latest: float = float("-inf")  # seconds after start of the latest arrival
     earliest_due: datetime | None = None
     templates: int = 0
+    template_days: dict[date, int] = field(default_factory=dict)
     service: int = 0
     max_per_second: int = 0
     quota_pauses: int = 0
@@ -211,11 +212,12 @@ def simulate(rows: list[Row], channel: str, *, planned: bool, run_at: datetime, 
                 future.sort(key=lambda x: (x[0], x[1]), reverse=True)
                 if all(f[2].end_ts <= paused_until for f in future):
                     out.unsent_quota += len(future) + len(ready)
-                    return
+                    break
                 continue
             else:
                 templates[moment.date()] = templates.get(moment.date(), 0) + 1
                 out.templates += 1
+                out.template_days = templates
         pacer.take(str(row.user), scheduled=now)
         arrival = now + LATENCY
         arrivals.append(arrival)
@@ -315,8 +317,9 @@ def report(label: str, out: dict[str, Outcome], seconds: float) -> None:
         print(line)
         if channel == "wechat":
             quota = CONFIG.channels.wechat
+            days = ", ".join(f"{d:%m-%d} {n:,}" for d, n in sorted(o.template_days.items()))
             print(
-                f"             templates {o.templates:,} of {quota.template_daily_quota:,} a day,"
+                f"             templates {o.templates:,} ({days}) of {quota.template_daily_quota:,} a day,"
                 f" customer-service {o.service:,} of {quota.service_daily_quota:,};"
                 f" quota pauses {o.quota_pauses}, never sent for the quota {o.unsent_quota:,}"
             )
