@@ -5,6 +5,7 @@ from models.binding import BindCode
 from models.channels import AccessToken, InboundUpdate, Lease
 from models.chat import ChatUser, ConversationState, Message
 from models.claims import Claim, ClaimEvent, Rectification
+from models.delivery import DeliveryCount, ReminderPlan
 from models.handover import Handover, HandoverReply
 from models.imports import ImportUpload
 from models.outbox import Broadcast, OutboxMessage
@@ -26,6 +27,7 @@ __all__ = [
     "ClaimEvent",
     "ClassSession",
     "ConversationState",
+    "DeliveryCount",
     "Enrollment",
     "Handover",
     "HandoverReply",
@@ -36,6 +38,7 @@ __all__ = [
     "Message",
     "OutboxMessage",
     "Rectification",
+    "ReminderPlan",
     "StaffAccount",
     "Trainee",
     "TrainingClass",

@@ -44,7 +44,8 @@ class OutboxMessage(Base):
       sent       delivered; `delivery` says how ("message" or "template"), `sent_at` when
       skipped    deliberately not sent; `delivery` says why: "outside_window" (WeChat's
                  48 hours passed and the row has no template), "unreachable" (unsubscribed,
-                 blocked the bot), "expired" (`expires_at` passed), "no_push" (a web or
+                 blocked the bot), "expired" (`expires_at` passed), "too_late" (it could no
+                 longer arrive before `deadline_at`, e.g. the class began), "no_push" (a web or
                  console user: nothing can reach them later)
       failed     the platform refused it for good (a bad request); `last_error` says why
       dead       transient errors `outbox.max_attempts` times in a row; staff may requeue
@@ -68,8 +69,9 @@ class OutboxMessage(Base):
         # The dispatcher's query: due rows by time. Keeping it on an index keeps
         # the cost per tick flat as sent rows pile up.
         Index("ix_outbox_due", "status", "due_at", "id"),
-        # The claim walks one lane at a time: replies before reminders before broadcasts.
-        Index("ix_outbox_lane_due", "status", "lane", "due_at", "id"),
+        # The claim walks one lane at a time (replies before reminders before broadcasts), each
+        # earliest deadline first, then by due time (issue 20): that order is this index's.
+        Index("ix_outbox_lane_deadline", "status", "lane", "deadline_at", "due_at", "id"),
         Index("ix_outbox_user", "chat_user_id"),
         Index("ix_outbox_broadcast", "broadcast_id", "status"),
     )
@@ -93,6 +95,10 @@ class OutboxMessage(Base):
     delivery: Mapped[str | None] = mapped_column(String(24))
     # Past this moment the message is useless (a check-in reminder after class): skipped, not sent.
     expires_at: Mapped[datetime | None]
+    # The moment the message stops being worth sending on time (a check-in reminder: class start).
+    # Each lane is claimed earliest deadline first (None: after every row with a deadline, by
+    # due time); a row that can no longer arrive before it is skipped with delivery "too_late".
+    deadline_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
     lease_token: Mapped[str | None] = mapped_column(String(32))
     claim_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

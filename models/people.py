@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy import CheckConstraint, Index, Integer, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -20,6 +20,7 @@ class Institution(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {INSTITUTION_STATUSES}", name="status"),
         Index("ix_institutions_region", "region_code"),
+        CheckConstraint("reminder_minutes_before IS NULL OR reminder_minutes_before >= 0", name="reminder"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,6 +32,11 @@ class Institution(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(300))
+    # The institution's default check-in reminder for its classes (issue 20): the evening before
+    # at this local time, or else this many minutes before each session starts; both None: the
+    # class's own `reminder_minutes_before`. A trainee's own reminder time comes before either.
+    reminder_evening_at: Mapped[time | None] = mapped_column(Time)
+    reminder_minutes_before: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

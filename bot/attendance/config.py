@@ -27,8 +27,18 @@ class CheckIn(StrictModel):
 
 class Reminders(StrictModel):
     daily_run: time
+    evening_run: time
     tick_minutes: int = Field(ge=1, le=60)
     batch_sessions: int = Field(ge=1, le=10_000)
+
+
+class Planning(StrictModel):
+    """Where the morning plan may move a reminder (never later than the time its person chose)."""
+
+    day_floor: time
+    evening_floor: time
+    evening_for_sessions_before: time
+    evening_for_all: bool
 
 
 class Nudge(StrictModel):
@@ -69,6 +79,7 @@ class ReminderWords(StrictModel):
 class AttendanceConfig(StrictModel):
     check_in: CheckIn
     reminders: Reminders
+    planning: Planning
     nudge: Nudge
     warnings: Warnings
     class_info: ClassInfo

@@ -8,11 +8,12 @@ not ended.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.attendance.config import get_attendance_config
 from bot.attendance.import_uploads import sweep_expired
+from bot.attendance.planning import plan_day
 from bot.attendance.reminders import create_reminders, tick
 from bot.services import Services
 
@@ -21,7 +22,17 @@ if TYPE_CHECKING:
 
 
 async def morning_run(services: Services) -> None:
-    await create_reminders(services)
+    """Today's reminders not written last evening, and the day's plan (capacity, quotas, alerts)."""
+    today = services.clock.now().date()
+    await create_reminders(services, today)
+    await plan_day(services, today)
+
+
+async def evening_run(services: Services) -> None:
+    """Tomorrow's reminders and their plan: staff see tomorrow's alerts tonight, early waves may start."""
+    tomorrow = services.clock.now().date() + timedelta(days=1)
+    await create_reminders(services, tomorrow)
+    await plan_day(services, tomorrow)
 
 
 async def attendance_tick(services: Services) -> None:
@@ -34,6 +45,13 @@ def register(scheduler: Scheduler) -> None:
     cfg = get_attendance_config().reminders
     scheduler.add(
         "attendance-reminders", morning_run, "cron", hour=cfg.daily_run.hour, minute=cfg.daily_run.minute
+    )
+    scheduler.add(
+        "attendance-evening-reminders",
+        evening_run,
+        "cron",
+        hour=cfg.evening_run.hour,
+        minute=cfg.evening_run.minute,
     )
     scheduler.add(
         "attendance-tick",

@@ -73,6 +73,7 @@ async def upsert_reminders(db: AsyncSession, rows: list[dict[str, Any]]) -> int:
             "text": ins.excluded.text,
             "template": ins.excluded.template,
             "expires_at": ins.excluded.expires_at,
+            "deadline_at": ins.excluded.deadline_at,
         },
         where=OUTBOX.c.status == "pending",
     )
@@ -98,9 +99,11 @@ def outbox_row(
     choices: list[str],
     template: dict[str, Any] | None,
     expires_at: datetime | None = None,
+    deadline_at: datetime | None = None,
 ) -> dict[str, Any]:
     return {
         "expires_at": expires_at,
+        "deadline_at": deadline_at,
         "idempotency_key": key,
         "chat_user_id": chat_user_id,
         "kind": kind,

@@ -7,9 +7,9 @@ turns reminders off is not reminded an hour later by a row written at dawn.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.attendance.config import get_attendance_config
@@ -36,7 +36,14 @@ async def refresh_user_reminders(db: AsyncSession, services: Services, user: Cha
             await db.execute(
                 RECIPIENTS.where(
                     ChatUser.id == user.id,
-                    ClassSession.session_date == now.date(),
+                    or_(
+                        ClassSession.session_date == now.date(),
+                        # Tomorrow's reminders once the evening run wrote them.
+                        and_(
+                            ClassSession.session_date == now.date() + timedelta(days=1),
+                            ClassSession.reminders_created_at.is_not(None),
+                        ),
+                    ),
                     ClassSession.ends_at > now,
                 )
             )
@@ -48,12 +55,14 @@ async def refresh_user_reminders(db: AsyncSession, services: Services, user: Cha
         return
     writer = ReminderWriter(services.texts, cfg, services.clock.tz)
     rows = []
+    tz = services.clock.tz
     for r in sessions:
-        due = reminder_due(r.starts_at, r.reminder_minutes_before, user.reminder_time, services.clock.tz)
+        evening = r.reminder_evening_at
+        due = reminder_due(r.starts_at, r.reminder_minutes_before, user.reminder_time, tz, evening)
         if due < now:
             # A new time that has already passed today: today keeps the class default
             # rather than a reminder right now, which the person did not ask for.
-            due = reminder_due(r.starts_at, r.reminder_minutes_before, None, services.clock.tz)
+            due = reminder_due(r.starts_at, r.reminder_minutes_before, None, tz, evening)
         text, template = writer.reminder(r, now.date())
         rows.append(
             outbox_row(
@@ -66,6 +75,7 @@ async def refresh_user_reminders(db: AsyncSession, services: Services, user: Cha
                 [writer.button],
                 template,
                 expires_at=r.ends_at,
+                deadline_at=r.starts_at,
             )
         )
     if keys:

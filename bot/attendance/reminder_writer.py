@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from bot.attendance import formatting as fmt
 from bot.attendance.config import AttendanceConfig
 from bot.texts import Texts
-from models import ChatUser, ClassSession, Enrollment, Trainee, TrainingClass
+from models import ChatUser, ClassSession, Enrollment, Institution, Trainee, TrainingClass
 
 # WeChat templates used outside the 48-hour window (keys of config/wechat_templates.yaml).
 REMINDER_TEMPLATE = "checkin_reminder"
@@ -24,15 +24,26 @@ REMINDER_TEMPLATE = "checkin_reminder"
 SILENT_CLASS_STATUSES = ("cancelled",)
 
 
-def reminder_due(starts_at: datetime, minutes_before: int, personal: time | None, tz: Any) -> datetime:
+def reminder_due(
+    starts_at: datetime,
+    minutes_before: int,
+    personal: time | None,
+    tz: Any,
+    evening_at: time | None = None,
+) -> datetime:
     """When one person's reminder for one session is due.
 
     A personal time applies when it falls before the session starts (提醒改到七点
     for an 08:30 class); for a class that starts earlier than that time, the
-    class default (N minutes before) is used, so nobody is reminded after the
-    lesson began.
+    class default is used, so nobody is reminded after the lesson began. The
+    class default is the institution's: the evening before at `evening_at`
+    when it set one, else N minutes before (`minutes_before`, the
+    institution's figure or the class's; see `DEFAULT_MINUTES`).
     """
     default = starts_at - timedelta(minutes=minutes_before)
+    if evening_at is not None:
+        eve = starts_at.astimezone(tz).date() - timedelta(days=1)
+        default = datetime.combine(eve, evening_at, tz)
     if personal is not None:
         local_day = starts_at.astimezone(tz).date()
         mine = datetime.combine(local_day, personal, tz)
@@ -101,7 +112,13 @@ class SessionInfo:
     klass_name: str
     address: str | None
     reminder_minutes_before: int
+    reminder_evening_at: time | None = None
 
+
+# A class's reminder default: the institution's minutes when it set them, else the class's own.
+DEFAULT_MINUTES = func.coalesce(
+    Institution.reminder_minutes_before, TrainingClass.reminder_minutes_before
+).label("reminder_minutes_before")
 
 RECIPIENTS = (
     select(
@@ -110,7 +127,8 @@ RECIPIENTS = (
         ClassSession.ends_at,
         TrainingClass.name.label("klass_name"),
         TrainingClass.address,
-        TrainingClass.reminder_minutes_before,
+        DEFAULT_MINUTES,
+        Institution.reminder_evening_at,
         ChatUser.id.label("chat_user_id"),
         ChatUser.channel,
         ChatUser.reminder_time,
@@ -118,6 +136,7 @@ RECIPIENTS = (
         Trainee.name,
     )
     .join(TrainingClass, TrainingClass.id == ClassSession.class_id)
+    .join(Institution, Institution.id == TrainingClass.institution_id)
     .join(Enrollment, and_(Enrollment.class_id == ClassSession.class_id, Enrollment.status == "enrolled"))
     .join(ChatUser, ChatUser.trainee_id == Enrollment.trainee_id)
     .join(Trainee, Trainee.id == Enrollment.trainee_id)

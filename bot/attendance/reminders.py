@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import exists, select, update
@@ -35,8 +35,10 @@ from bot.attendance.outbox_rows import (
     reminder_key,
     upsert_reminders,
 )
+from bot.attendance.planning import plan_day
 from bot.attendance.rate_warnings import settle_ended_sessions
 from bot.attendance.reminder_writer import (
+    DEFAULT_MINUTES,
     RECIPIENTS,
     SILENT_CLASS_STATUSES,
     ReminderWriter,
@@ -44,7 +46,16 @@ from bot.attendance.reminder_writer import (
     reminder_due,
 )
 from bot.services import Services
-from models import AttendanceRecord, ChatUser, ClassSession, Enrollment, OutboxMessage, Trainee, TrainingClass
+from models import (
+    AttendanceRecord,
+    ChatUser,
+    ClassSession,
+    Enrollment,
+    Institution,
+    OutboxMessage,
+    Trainee,
+    TrainingClass,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +87,11 @@ async def _day_rows(
             ClassSession.ends_at,
             TrainingClass.name,
             TrainingClass.address,
-            TrainingClass.reminder_minutes_before,
+            DEFAULT_MINUTES,
+            Institution.reminder_evening_at,
         )
         .join(TrainingClass, TrainingClass.id == ClassSession.class_id)
+        .join(Institution, Institution.id == TrainingClass.institution_id)
         .where(ClassSession.id.in_(ids), TrainingClass.status.not_in(SILENT_CLASS_STATUSES))
     ):
         infos[row[1]].append(SessionInfo(*row))
@@ -91,7 +104,9 @@ async def _day_rows(
         for info in infos[class_id]:
             due = dues.get((info.session_id, personal))
             if due is None:
-                due = reminder_due(info.starts_at, info.reminder_minutes_before, personal, tz)
+                due = reminder_due(
+                    info.starts_at, info.reminder_minutes_before, personal, tz, info.reminder_evening_at
+                )
                 due = dues[(info.session_id, personal)] = max(due, now)
             text, template = writer.for_person(info, name, channel, today)
             rows.append(
@@ -105,6 +120,7 @@ async def _day_rows(
                     [writer.button],
                     template,
                     expires_at=info.ends_at,
+                    deadline_at=info.starts_at,
                 )
             )
     return rows
@@ -243,9 +259,31 @@ async def cancel_stale(services: Services) -> int:
         return len(stale)
 
 
+async def remind_and_plan(services: Services, day: date) -> RunStats:
+    """Write the reminders of `day` not written yet, then plan the day's wave when anything was added."""
+    made = await create_reminders(services, day)
+    if made.rows:
+        await plan_day(services, day)
+    return made
+
+
+def days_to_remind(services: Services) -> list[date]:
+    """Today, and tomorrow once the evening run's time has passed (its reminders may go tonight)."""
+    now = services.clock.now()
+    today = now.date()
+    if now.time() >= get_attendance_config().reminders.evening_run:
+        return [today, today + timedelta(days=1)]
+    return [today]
+
+
 async def tick(services: Services) -> dict[str, int]:
-    """The frequent job: catch up reminders, nudge, warn, and drop stale reminders."""
-    made = await create_reminders(services)
+    """The frequent job: catch up reminders (and plan), nudge, warn, and drop stale reminders.
+
+    Reminders too late for their class are dropped by the dispatcher (`bot.outbox.deadlines`).
+    """
+    made = RunStats()
+    for day in days_to_remind(services):
+        made.rows += (await remind_and_plan(services, day)).rows
     nudged = await create_nudges(services)
     settled = await settle_ended_sessions(services)
     stale = await cancel_stale(services)

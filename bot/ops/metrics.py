@@ -63,6 +63,11 @@ RETRY_AFTER = Counter(
 RETRY_AFTER_SECONDS = Counter(
     "bot_outbox_retry_after_seconds", "Seconds of pause the platforms asked for", ["channel"]
 )
+DROPPED_LATE = Counter(
+    "bot_outbox_dropped_late",
+    "Rows not sent because they could no longer arrive before their deadline (a reminder after class start)",
+    ["channel", "kind"],
+)
 TOKEN_REFRESHES = Counter(
     "bot_token_refreshes",
     "Access-token refreshes (normal, or forced after a refused token)",
@@ -112,6 +117,10 @@ def retry_after(channel: str, seconds: float) -> None:
     SENDS.labels(channel, "rate_limited").inc()
     RETRY_AFTER.labels(channel).inc()
     RETRY_AFTER_SECONDS.labels(channel).inc(max(0.0, seconds))
+
+
+def dropped_late(channel: str, kind: str, count: int = 1) -> None:
+    DROPPED_LATE.labels(channel, kind).inc(count)
 
 
 def token_refresh(channel: str, *, forced: bool) -> None:

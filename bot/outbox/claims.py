@@ -36,13 +36,19 @@ from models import ChatUser, OutboxMessage
 PUSH_CHANNELS = ("telegram", "wechat")
 
 
+# Earliest deadline first (a reminder whose class starts first), rows without one after them
+# by due time: the order of the `(status, lane, deadline_at, due_at, id)` index (PostgreSQL keeps
+# NULLs last in an ascending index, so the claim walks it without sorting).
+SEND_ORDER = (OutboxMessage.deadline_at.asc().nulls_last(), OutboxMessage.due_at, OutboxMessage.id)
+
+
 def due_query(channel: str, now: datetime, limit: int, *, lane: str | None = None) -> Select[tuple[int]]:
-    """The ids of the next due rows of one channel (and lane), oldest first (the dispatcher's tick query)."""
+    """The ids of the next due rows of one channel (and lane), in sending order (the tick query)."""
     query = (
         select(OutboxMessage.id)
         .join(ChatUser, ChatUser.id == OutboxMessage.chat_user_id)
         .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now, ChatUser.channel == channel)
-        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .order_by(*SEND_ORDER)
         .limit(limit)
     )
     if lane is not None:
@@ -149,6 +155,7 @@ async def load_jobs(db: AsyncSession, ids: list[int], next_seq: Callable[[], int
             OutboxMessage.unknown_outcomes,
             OutboxMessage.due_at,
             OutboxMessage.expires_at,
+            OutboxMessage.deadline_at,
             ChatUser.id.label("user_id"),
             ChatUser.channel,
             ChatUser.external_id,
@@ -157,7 +164,7 @@ async def load_jobs(db: AsyncSession, ids: list[int], next_seq: Callable[[], int
         )
         .join(ChatUser, ChatUser.id == OutboxMessage.chat_user_id)
         .where(OutboxMessage.id.in_(ids))
-        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .order_by(*SEND_ORDER)
     )
     return [
         Job(
@@ -175,6 +182,7 @@ async def load_jobs(db: AsyncSession, ids: list[int], next_seq: Callable[[], int
             unknown_outcomes=row.unknown_outcomes,
             due_at=row.due_at,
             expires_at=row.expires_at,
+            deadline_at=row.deadline_at,
             chat_user_id=row.user_id,
             channel=row.channel,
             external_id=row.external_id,

@@ -79,10 +79,18 @@ class RetryConfig(StrictModel):
 class ChannelPacing(StrictModel):
     rate_per_second: float = Field(gt=0)
     per_chat_interval_seconds: float = Field(ge=0)
+    # The reminder plan's share of the rate for the whole bot, and how long a send takes to arrive.
+    plan_capacity_per_second: float = Field(gt=0)
+    send_seconds: float = Field(ge=0)
+
+    def plan_capacity(self) -> float:
+        """What the plan may count on: its share, never more than the rate the dispatcher keeps."""
+        return min(self.plan_capacity_per_second, self.rate_per_second)
 
 
 class TelegramConfig(ChannelPacing):
     max_text_chars: int = Field(ge=100, le=4096)
+    platform_rate_per_second: float = Field(gt=0)
 
 
 class WeChatConfig(ChannelPacing):
@@ -91,6 +99,9 @@ class WeChatConfig(ChannelPacing):
     passive_reply_seconds: float = Field(ge=0, lt=5)
     max_text_bytes: int = Field(ge=100, le=2048)
     max_xml_bytes: int = Field(ge=1024)
+    service_messages_per_interaction: int = Field(ge=1)
+    template_daily_quota: int = Field(ge=0)
+    service_daily_quota: int = Field(ge=0)
 
 
 class ChannelsConfig(StrictModel):

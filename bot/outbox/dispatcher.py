@@ -27,6 +27,7 @@ import aiohttp
 from bot.outbox.channel_state import DispatchStats
 from bot.outbox.claims import free_expired_claims, skip_unpushable
 from bot.outbox.config import ChannelPacing, delivery_config, templates_config
+from bot.outbox.deadlines import drop_pending_too_late
 from bot.outbox.pacing import Pacer
 from bot.outbox.pauses import PauseStore, pause_store
 from bot.outbox.platforms import open_redis, telegram_api, wechat_api, wechat_token_store
@@ -133,6 +134,9 @@ class Dispatcher:
         sender = self.senders().get("telegram")
         return sender.api if isinstance(sender, TelegramSender) else None
 
+    def send_seconds(self) -> dict[str, float]:
+        return {channel: self.config.pacing(channel).send_seconds for channel in self.senders()}
+
     def pacer(self, channel: str, pacing: ChannelPacing) -> Pacer:
         if channel not in self.pacers:
             self.pacers[channel] = Pacer(pacing.rate_per_second, pacing.per_chat_interval_seconds)
@@ -152,6 +156,7 @@ class Dispatcher:
                 async with self.services.db.session() as db:
                     freed = await free_expired_claims(db, now)
                     stats.skipped += await skip_unpushable(db, now)
+                    stats.skipped += await drop_pending_too_late(db, now, self.send_seconds())
                 if freed:
                     log.warning("outbox: %d rows of a stopped dispatcher are due again", freed)
                 runners = [

@@ -28,6 +28,7 @@ from bot.outbox.channel_state import ChannelState
 from bot.outbox.claims import update_claimed
 from bot.outbox.config import DeliveryConfig
 from bot.outbox.errors import OutcomeUnknown, QuotaExceeded, RateLimited, SendError, Unreachable
+from bot.outbox.quotas import COUNTED, bump, daily_quota
 from bot.outbox.senders import Job
 from models import ChatUser, Message
 
@@ -160,6 +161,14 @@ class ResultHandling(ChannelState):
         async with self.services.db.session() as db:
             result = await db.execute(update_claimed([job.id], job.token, **values))
             landed = bool(result.rowcount)  # type: ignore[attr-defined]
+            # Only what a platform limits per day is counted (WeChat's quotas), in this transaction.
+            if (
+                status == "sent"
+                and landed
+                and delivery in COUNTED
+                and daily_quota(self.config, self.channel, delivery)
+            ):
+                await bump(db, self.channel, now.astimezone(self.services.clock.tz).date(), delivery)
             if status == "sent" and job.kind != "reply" and landed:
                 await db.execute(
                     insert(Message).values(

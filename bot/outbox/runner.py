@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from bot.outbox.channel_state import DispatchStats, Slot
 from bot.outbox.claims import claim_lanes, load_jobs, release_claims
+from bot.outbox.deadlines import TOO_LATE, TOO_LATE_REASON, note_dropped, too_late
 from bot.outbox.errors import (
     OutcomeUnknown,
     QuotaExceeded,
@@ -262,10 +263,12 @@ class ChannelRunner(Heartbeat):
                 continue
             self._enqueue_local(job)
 
-    @staticmethod
-    def _skip_reason(job: Job, now: datetime) -> tuple[str, str] | None:
+    def _skip_reason(self, job: Job, now: datetime) -> tuple[str, str] | None:
         if job.expires_at is not None and job.expires_at <= now:
             return "expired", "expired before it could be sent"
+        if too_late(job.deadline_at, now, self.config.pacing(self.channel).send_seconds):
+            note_dropped(self.channel, job.kind, job.id, job.deadline_at)
+            return TOO_LATE, TOO_LATE_REASON
         if not job.reachable:
             return "unreachable", "the user cannot be reached (unsubscribed or blocked the bot)"
         return None
@@ -312,6 +315,11 @@ class ChannelRunner(Heartbeat):
                     await release_claims(db, [job], None)
                 return
             now = self.now()
+            if too_late(job.deadline_at, now, self.config.pacing(self.channel).send_seconds):
+                # It waited in the queue past its deadline: not sent after the class began.
+                note_dropped(self.channel, job.kind, job.id, job.deadline_at)
+                await self._finish(job, "skipped", delivery=TOO_LATE, error=TOO_LATE_REASON)
+                return
             try:
                 delivery = await self.sender.deliver(job, now)
             except Skip as skip:

@@ -49,6 +49,8 @@ class Job:
     lease_until: float = float("inf")
     # A refusal the sender worked around (e.g. WeChat 45015 before the template went out).
     note: str | None = None
+    # Past this moment (less the channel's send time) the row is not sent (`OutboxMessage.deadline_at`).
+    deadline_at: datetime | None = None
 
 
 class Skip(Exception):
