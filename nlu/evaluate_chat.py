@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config_file import load_yaml
-from nlu.evaluate_rules import RuleQuestion, RuleQuestionFile
+from nlu.evaluate_rules import RuleQuestion, RuleQuestionFile, says
 
 if TYPE_CHECKING:
     from bot.engine import Engine
@@ -49,7 +49,7 @@ class ContextReport:
 
 def reply_is_right(question: RuleQuestion, reply: str) -> bool:
     """The article (its base, 第十四条 of 第十四条（四）, is enough) and every fact, in one reply."""
-    return question.article in reply and all(f in reply for f in question.fact)
+    return question.article in reply and all(says(reply, f) for f in question.fact)
 
 
 async def _bound_user(engine: Engine, external_id: str) -> None:

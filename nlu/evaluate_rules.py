@@ -10,6 +10,7 @@ bot does on questions nobody wrote down for it.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,12 @@ class RulesReport:
         return self.right / self.total if self.total else 0.0
 
 
+def says(text: str, fact: str) -> bool:
+    """Whether the answer states the fact: the Measures write digits full-width (１０个工作日),
+    answers may not, and either is the same fact to a reader."""
+    return unicodedata.normalize("NFKC", fact) in unicodedata.normalize("NFKC", text)
+
+
 def answered_right(nlu: NLU, question: RuleQuestion) -> tuple[bool, str]:
     """Whether the first answer is right, and what it was (for the report)."""
     answer = nlu.answer_question(question.q)
@@ -49,7 +56,7 @@ def answered_right(nlu: NLU, question: RuleQuestion) -> tuple[bool, str]:
         match = nlu.match_question(question.q)
         best = f"{match.entry.id} {match.entry.article} coverage {match.coverage:.2f}" if match else "nothing"
         return False, f"no answer (best: {best})"
-    ok = answer.article.startswith(question.article) and all(f in answer.text for f in question.fact)
+    ok = answer.article.startswith(question.article) and all(says(answer.text, f) for f in question.fact)
     return ok, f"{answer.entry_id} {answer.article}: {answer.text}"
 
 
