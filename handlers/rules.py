@@ -29,6 +29,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from bot.config_file import StrictModel, load_yaml
+from bot.places import find_places
 from handlers.base import Context, intent_handler
 from models import Message
 from nlu.knowledge import KNOWLEDGE_DIR
@@ -49,6 +50,7 @@ class RoutingConfig(StrictModel):
     handler_entries: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     in_flow_min_coverage: float = Field(ge=0, le=1)
     flow_own_words: tuple[str, ...]
+    place_intents: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -103,6 +105,8 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
     sure = parse.confidence >= ctx.services.settings.intent_threshold
     if parse.intent in cfg.never_preempt and sure:
         return None
+    if parse.intent in cfg.place_intents and find_places(text):
+        return None  # "延吉有哪些定点培训机构": the course search reads the place
     answer = ctx.services.nlu.answer_question(text, parse)
     if answer is None:
         return None
