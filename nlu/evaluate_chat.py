@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config_file import load_yaml
-from nlu.evaluate_rules import RuleQuestion, RuleQuestionFile, says
+from nlu.evaluate_rules import RuleQuestion, RuleQuestionFile, RulesReport, says
 
 if TYPE_CHECKING:
     from bot.engine import Engine
@@ -36,15 +36,10 @@ CHANNEL = "web"
 
 
 @dataclass
-class ContextReport:
-    context: str
-    total: int = 0
-    right: int = 0
-    misses: list[str] = field(default_factory=list)
+class ContextReport(RulesReport):
+    """The same tally as the knowledge-base figure, for one chat context."""
 
-    @property
-    def share(self) -> float:
-        return self.right / self.total if self.total else 0.0
+    context: str = ""
 
 
 def reply_is_right(question: RuleQuestion, reply: str) -> bool:
@@ -113,7 +108,7 @@ async def _evaluate(
         engine = Engine(services)
         reports = []
         for context in CONTEXTS:
-            report = ContextReport(context)
+            report = ContextReport(context=context)
             for i, q in enumerate(questions):
                 ok, said = await _play(engine, context, i, q)
                 report.total += 1
