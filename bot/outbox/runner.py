@@ -266,12 +266,18 @@ class ChannelRunner(Heartbeat):
     def _skip_reason(self, job: Job, now: datetime) -> tuple[str, str] | None:
         if job.expires_at is not None and job.expires_at <= now:
             return "expired", "expired before it could be sent"
-        if too_late(job.deadline_at, now, self.config.pacing(self.channel).send_seconds):
-            note_dropped(self.channel, job.kind, job.id, job.deadline_at)
+        if self._late(job, now):
             return TOO_LATE, TOO_LATE_REASON
         if not job.reachable:
             return "unreachable", "the user cannot be reached (unsubscribed or blocked the bot)"
         return None
+
+    def _late(self, job: Job, now: datetime) -> bool:
+        """Too late to arrive before its deadline (counted and logged once, where it is dropped)."""
+        if not too_late(job.deadline_at, now, self.config.pacing(self.channel).send_seconds):
+            return False
+        note_dropped(self.channel, job.kind, job.id, job.deadline_at)
+        return True
 
     # -- sending ------------------------------------------------------------
     def _start(self, job: Job) -> None:
@@ -315,9 +321,8 @@ class ChannelRunner(Heartbeat):
                     await release_claims(db, [job], None)
                 return
             now = self.now()
-            if too_late(job.deadline_at, now, self.config.pacing(self.channel).send_seconds):
+            if self._late(job, now):
                 # It waited in the queue past its deadline: not sent after the class began.
-                note_dropped(self.channel, job.kind, job.id, job.deadline_at)
                 await self._finish(job, "skipped", delivery=TOO_LATE, error=TOO_LATE_REASON)
                 return
             try:
