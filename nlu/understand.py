@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from nlu.classifier import IntentClassifier, Prediction
 from nlu.config import OUT_OF_SCOPE, Thresholds
@@ -39,6 +40,8 @@ _MIN_CLAUSES = 3
 _MAIN_CLAUSE_SURE = 0.9
 # Typo repair is for chat messages; a longer paste is read as written.
 _MAX_CORRECTED = 200
+# Readings remembered (recent distinct chat-sized messages, at most a few hundred bytes each).
+_READINGS_KEPT = 2048
 
 
 class Understanding:
@@ -57,10 +60,24 @@ class Understanding:
         self.escapes = escapes
         self.topics = topics
         self.thresholds = thresholds
+        # One turn reads its message several times (predict, escapes, exact commands, the
+        # knowledge search, the flows' concepts); the reading is a pure function of the text
+        # and the config loaded with it, so it is worked out once.
+        self._remembered = lru_cache(maxsize=_READINGS_KEPT)(self._write_and_read)
 
     def reading(self, text: str) -> str:
         """The message in the model's words: pinyin read, dialect and politeness normalised."""
-        return self.normalizer.normalize(self.spelling.transliterate(text))
+        return self._written_and_read(text)[1]
+
+    def _written_and_read(self, text: str) -> tuple[str, str]:
+        if len(text) > _MAX_CORRECTED:
+            return self._write_and_read(text)  # a long paste: read once, not kept
+        return self._remembered(text)
+
+    def _write_and_read(self, text: str) -> tuple[str, str]:
+        """(pinyin read as the words meant, and that normalised): both are needed by `predict`."""
+        written = self.spelling.transliterate(text)
+        return written, self.normalizer.normalize(written)
 
     def escape(self, text: str) -> str | None:
         """`cancel` / `human_agent` / `help` asked for anywhere in the message."""
@@ -71,15 +88,13 @@ class Understanding:
 
     def foreign_topic(self, text: str) -> bool:
         """About another public service (户口迁移, 种地补贴) and nothing of training."""
-        written = self.spelling.transliterate(text)
-        return self._foreign(written, self.normalizer.normalize(written))
+        return self._foreign(*self._written_and_read(text))
 
     def _unsure(self, pred: Prediction) -> bool:
         return pred.intent == OUT_OF_SCOPE or pred.confidence < self.thresholds.clarify_below
 
     def predict(self, text: str, entity_types: tuple[str, ...] = ()) -> Prediction:
-        written = self.spelling.transliterate(text)
-        reading = self.normalizer.normalize(written)
+        written, reading = self._written_and_read(text)
         escape = self.escapes.find(reading)
         if escape is not None:
             return Prediction(escape, CERTAIN, ((escape, CERTAIN),))
