@@ -64,18 +64,29 @@ _A_NOT_A = re.compile(r"(\w)[不没]\1")
 _ENDING_MIN_CHARS = 4
 
 
+# Voice input and chat run clauses together with spaces or commas: a question may
+# ask in its first clause ("…能参加不") and tell something in the last ("俺在后厨").
+_CLAUSE_BREAK = re.compile(r"[\s，,。；;！!]+")
+
+
 def is_question(text: str) -> bool:
     cfg = routing()
     if any(m in text for m in cfg.question_markers) or _A_NOT_A.search(text) is not None:
         return True
-    t = compact(text)
-    return len(t) >= _ENDING_MIN_CHARS and t.endswith(cfg.question_endings)
+    clauses = [compact(c) for c in _CLAUSE_BREAK.split(text)]
+    return any(len(c) >= _ENDING_MIN_CHARS and c.endswith(cfg.question_endings) for c in clauses)
+
+
+# A question that ends on what it asks for ("…还得多交啥"); a rhetorical answer
+# ("没有，哪来的退休金") does not.
+_ASKING_ENDINGS = ("吗", "么", "啥", "什么", "多少", "几天", "多久", "谁", "咋整", "怎么办", "咋办")
 
 
 def _asks(text: str) -> bool:
-    """Ends as a question does ("…给补贴不", "…能参加吗？"): asked, not said in passing."""
+    """Ends as a question does ("…给补贴不", "…能参加吗？", "…交啥"), or offers a choice
+    ("给个人还是给企业"): asked, not said in passing."""
     t = compact(text)
-    if text.rstrip().endswith(("？", "?")) or t.endswith(("吗", "么")):
+    if text.rstrip().endswith(("？", "?")) or t.endswith(_ASKING_ENDINGS) or "还是" in t:
         return True
     return len(t) >= _ENDING_MIN_CHARS and t.endswith(routing().question_endings)
 

@@ -93,6 +93,8 @@ class RetrievalConfig(StrictModel):
     rerank_top: int = Field(default=8, ge=1)
     coverage_power: float = Field(default=1.0, ge=0)
     unseen_weight: float = Field(default=1.0, ge=0, le=1)
+    strong_match_idf: float = Field(default=float("inf"), gt=0)
+    strong_match_min_coverage: float = Field(default=1.0, ge=0, le=1)
     source_weight: dict[str, float] = Field(default_factory=dict)
     phrases: dict[str, str] = Field(default_factory=dict)
     synonyms: dict[str, str] = Field(default_factory=dict)
@@ -109,6 +111,8 @@ class Match:
     coverage: float
     score: float
     runner_up: Entry | None = None
+    # The IDF of the question's words (not bigrams) the entry contains: how much it matched.
+    matched_idf: float = 0.0
 
 
 class KnowledgeIndex:
@@ -284,7 +288,12 @@ class KnowledgeIndex:
         top = ranked[0]
         coverage = cover[top]
         runner = self.kb.entries[ranked[1]] if len(ranked) > 1 else None
-        return Match(self.kb.entries[top], coverage, float(per_entry[top]), runner)
+        matched = sum(
+            self._idf(t)
+            for t in query
+            if t in self._entry_terms[top] and t in self._bm25.idf and not t.startswith(("#", "%ask:"))
+        )
+        return Match(self.kb.entries[top], coverage, float(per_entry[top]), runner, matched)
 
     def _search_articles(self, rest: str, named: list[str]) -> Match:
         """A question naming its article: the entry of that article the rest of it matches best.
@@ -318,7 +327,7 @@ class KnowledgeIndex:
                 best = ranked[0]
         if best is None:
             best = self._overview[named[0]]
-        return Match(self.kb.entries[best], 1.0, 1.0, None)
+        return Match(self.kb.entries[best], 1.0, 1.0, None, float("inf"))
 
     def threshold(self, out_of_scope: bool) -> float:
         """The coverage needed: higher when the intent classifier, too, sees nothing of ours."""
@@ -347,9 +356,20 @@ class KnowledgeIndex:
         need = self.threshold(out_of_scope)
         if intent is not None and intent in (match.entry.personal, match.entry.offer):
             need = min(need, self.config.min_coverage_agreeing)
-        if match.coverage < need:
+        if match.coverage < need and not self.strong(match):
             return None
         return to_answer(match)
+
+    def strong(self, match: Match) -> bool:
+        """Whether the entry shares enough specific words with the question to answer at a lower coverage.
+
+        Coverage falls when a question is long and chatty ("一个补贴班最多能招多少人
+        俺们想招七八十个"): its chatter is covered by nothing. A question the
+        Measures do not answer ("培训期间包吃住吗") shares a word or two with an
+        entry; one they answer shares several specific ones (班, 最多, 招收, 人).
+        """
+        cfg = self.config
+        return match.coverage >= cfg.strong_match_min_coverage and match.matched_idf >= cfg.strong_match_idf
 
 
 def to_answer(match: Match) -> PolicyAnswer:
