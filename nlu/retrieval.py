@@ -315,9 +315,11 @@ class KnowledgeIndex:
             total = sum(self._cover_weight(t) for t in query) or 1.0
             ranked = sorted(
                 (i for i in allowed if per_entry.get(i, 0.0) > 0),
-                key=lambda i: -per_entry[i]
-                * (sum(self._cover_weight(t) for t in query if t in self._entry_terms[i]) / total)
-                ** self.config.coverage_power,
+                key=lambda i: (
+                    -per_entry[i]
+                    * (sum(self._cover_weight(t) for t in query if t in self._entry_terms[i]) / total)
+                    ** self.config.coverage_power
+                ),
             )
             # Only the kind of question ("说的啥") matched: the overview says it better.
             informative = sum(
