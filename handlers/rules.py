@@ -37,6 +37,8 @@ from nlu.text import compact
 from nlu.types import PolicyAnswer
 
 ELIGIBILITY_FLOW = "eligibility"
+# The confidence of an exact command or escape phrase (bot/engine.py EXACT_COMMAND).
+_SAID_OUTRIGHT = 0.999
 
 
 class RoutingConfig(StrictModel):
@@ -46,6 +48,7 @@ class RoutingConfig(StrictModel):
     personal_intents: tuple[str, ...]
     personal_rule: dict[str, str]
     never_preempt: tuple[str, ...]
+    never_preempt_yields_at: float = Field(default=1.0, ge=0, le=1)
     handler_min_coverage: dict[str, float]
     handler_entries: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     in_flow_min_coverage: float = Field(ge=0, le=1)
@@ -64,18 +67,39 @@ _A_NOT_A = re.compile(r"(\w)[不没]\1")
 _ENDING_MIN_CHARS = 4
 
 
+# Voice input and chat run clauses together with spaces or commas: a question may
+# ask in its first clause ("…能参加不") and tell something in the last ("俺在后厨").
+_CLAUSE_BREAK = re.compile(r"[\s，,。；;！!]+")
+
+
 def is_question(text: str) -> bool:
     cfg = routing()
     if any(m in text for m in cfg.question_markers) or _A_NOT_A.search(text) is not None:
         return True
-    t = compact(text)
-    return len(t) >= _ENDING_MIN_CHARS and t.endswith(cfg.question_endings)
+    clauses = [compact(c) for c in _CLAUSE_BREAK.split(text)]
+    return any(len(c) >= _ENDING_MIN_CHARS and c.endswith(cfg.question_endings) for c in clauses)
+
+
+# A question that ends on what it asks for ("…还得多交啥"); a rhetorical answer
+# ("没有，哪来的退休金") does not.
+_ASKING_ENDINGS = ("吗", "么", "啥", "什么", "多少", "几天", "多久", "谁", "咋整", "怎么办", "咋办")
+
+
+# Words that ask wherever they stand ("…涉密信息咋填", "要不要城市低保证明"); 哪 is
+# not one of them: "哪来的退休金" answers.
+_ASKING_WORDS = (
+    *("还是", "要不要", "能不能", "是不是", "有没有", "可不可以", "会不会"),
+    *("多少", "咋", "怎么", "什么", "啥"),
+)
 
 
 def _asks(text: str) -> bool:
-    """Ends as a question does ("…给补贴不", "…能参加吗？"): asked, not said in passing."""
+    """Ends as a question does ("…给补贴不", "…能参加吗？", "…交啥"), or offers a choice
+    ("给个人还是给企业"): asked, not said in passing."""
     t = compact(text)
-    if text.rstrip().endswith(("？", "?")) or t.endswith(("吗", "么")):
+    if text.rstrip().endswith(("？", "?")) or t.endswith(_ASKING_ENDINGS):
+        return True
+    if any(w in t for w in _ASKING_WORDS) or _A_NOT_A.search(t) is not None:
         return True
     return len(t) >= _ENDING_MIN_CHARS and t.endswith(routing().question_endings)
 
@@ -103,12 +127,16 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
     if compact(text) in {compact(w) for w in cfg.flow_own_words} or not is_question(text):
         return None
     sure = parse.confidence >= ctx.services.settings.intent_threshold
-    if parse.intent in cfg.never_preempt and sure:
+    # An action said outright (转人工, an escape phrase: certain) is never pre-empted; the
+    # classifier's guess of one ("人社局工作人员徇私舞弊怎么处理" read as human_agent)
+    # yields to a rule answer that covers most of the question.
+    action = parse.intent in cfg.never_preempt and sure
+    if action and parse.confidence >= _SAID_OUTRIGHT:
         return None
     if parse.intent in cfg.place_intents and find_places(text):
         return None  # "延吉有哪些定点培训机构": the course search reads the place
     answer = ctx.services.nlu.answer_question(text, parse)
-    if answer is None:
+    if answer is None or (action and answer.score < cfg.never_preempt_yields_at):
         return None
     if sure and answer.entry_id in cfg.handler_entries.get(parse.intent, ()):
         return None  # the handler says it more fully

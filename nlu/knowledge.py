@@ -49,6 +49,8 @@ class Entry(StrictModel):
     eligibility: bool = False
     personal: str | None = None
     offer: str | None = None
+    # The entry that sums its article up: the answer to "第十七条说的啥".
+    overview: bool = False
 
     @field_validator("answer")
     @classmethod

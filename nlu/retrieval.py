@@ -42,12 +42,35 @@ _SHARE = re.compile(
     r"\d+(?:\.\d+)?\s*[%％]"  # 70%, ７０％
     r"|百分之[零〇一二两三四五六七八九十百几]+"  # 百分之七十, 百分之几
     r"|[一二三四五六七八九几]成半?"  # 七成, 八成半, 几成
+    r"|[一二三四五六七八九十几\d]+来?个点"  # 八十来个点 (percentage points, spoken)
 )
 SHARE_TERM = "%share"
 # So is a span of years (两年, 三年, 几年; not a year such as 2024年): 毕业三年 asks
 # about the rule of 离校两年, whatever the number.
 _YEARS = re.compile(r"(?<![\d年])(?:[一二两三四五六七八九十几]+|\d)年")
 YEARS_TERM = "%years"
+# "第十七条说的啥", "17条讲的什么": the article itself is named. Its entries are the
+# only candidates; the rest of the question picks among them.
+_ARTICLE_MENTION = re.compile(r"第\s*([一二三四五六七八九十]{1,3}|\d{1,2})\s*条|(?<!\d)(\d{1,2})\s*条")
+_DIGITS = "零一二三四五六七八九"
+
+
+def article_numeral(n: int) -> str:
+    """17 → 十七, 40 → 四十: the Measures number their articles in Han numerals."""
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else _DIGITS[tens] + "十")
+    return head + (_DIGITS[ones] if ones else "")
+
+
+def mentioned_articles(text: str) -> list[str]:
+    """The articles a question names, as 第N条, in order."""
+    out: list[str] = []
+    for m in _ARTICLE_MENTION.finditer(text):
+        raw = m.group(1) or m.group(2)
+        name = f"第{article_numeral(int(raw)) if raw.isdigit() else raw}条"
+        if name not in out:
+            out.append(name)
+    return out
 
 
 class Bm25Params(StrictModel):
@@ -69,6 +92,9 @@ class RetrievalConfig(StrictModel):
     min_query_idf: float = Field(ge=0)
     rerank_top: int = Field(default=8, ge=1)
     coverage_power: float = Field(default=1.0, ge=0)
+    unseen_weight: float = Field(default=1.0, ge=0, le=1)
+    strong_match_idf: float = Field(default=float("inf"), gt=0)
+    strong_match_min_coverage: float = Field(default=1.0, ge=0, le=1)
     source_weight: dict[str, float] = Field(default_factory=dict)
     phrases: dict[str, str] = Field(default_factory=dict)
     synonyms: dict[str, str] = Field(default_factory=dict)
@@ -85,6 +111,8 @@ class Match:
     coverage: float
     score: float
     runner_up: Entry | None = None
+    # The IDF of the question's words (not bigrams) the entry contains: how much it matched.
+    matched_idf: float = 0.0
 
 
 class KnowledgeIndex:
@@ -131,6 +159,16 @@ class KnowledgeIndex:
             if pref.entry not in kb.by_id:
                 raise ValueError(f"retrieval.yaml: prefer names unknown entry {pref.entry!r}")
             self._prefer.append((tuple(compact(m) for m in pref.markers), kb.by_id[pref.entry]))
+        # An article named in a question without anything else ("第十七条说的啥")
+        # gets its overview entry, else its first entry in file order.
+        self._article_entries: dict[str, list[int]] = {}
+        for i, e in enumerate(kb.entries):
+            if e.source == "measures":
+                self._article_entries.setdefault(e.base_article, []).append(i)
+        self._overview: dict[str, int] = {}
+        for base, ids in self._article_entries.items():
+            flagged = [i for i in ids if kb.entries[i].overview]
+            self._overview[base] = flagged[0] if flagged else ids[0]
         n = len(docs)
         # The IDF a term never seen in any document would have: the most informative.
         self._idf_unseen = math.log((n + 0.5) / 0.5)
@@ -201,9 +239,24 @@ class KnowledgeIndex:
     def _idf(self, term: str) -> float:
         return float(self._bm25.idf.get(term, self._idf_unseen))
 
+    def _cover_weight(self, term: str) -> float:
+        """A term's share in coverage: its IDF, less for a term no entry has ever used.
+
+        An unseen term (瞅着, a bigram across two words such as 着网) can be
+        covered by no entry, so at full weight it would push every answer below
+        the threshold; it still counts a little, so a question made mostly of
+        words we have never seen (the weather) stays unanswered.
+        """
+        if term in self._bm25.idf:
+            return float(self._bm25.idf[term])
+        return self._idf_unseen * self.config.unseen_weight
+
     # ---------------------------------------------------------------- search
     def search(self, text: str) -> Match | None:
         """The best entry and its coverage; None when the question shares no term with any entry."""
+        named = [a for a in mentioned_articles(text) if a in self._article_entries]
+        if named:
+            return self._search_articles(_ARTICLE_MENTION.sub(" ", text), named)
         query = list(dict.fromkeys(self.terms(text)))
         if sum(self._idf(t) for t in query if not t.startswith("#")) < self.config.min_query_idf:
             return None  # "补贴到哪了" says only 补贴: too little to pick an answer by
@@ -218,7 +271,7 @@ class KnowledgeIndex:
                 seen[e] = True
                 per_entry[e] = scores[d]
         per_entry *= self._entry_weights
-        total = sum(self._idf(t) for t in query)
+        total = sum(self._cover_weight(t) for t in query)
         # BM25 favours the shortest phrasing that shares a word or two; among the
         # best few, an entry that covers more of the question (over all its
         # phrasings, answer and quote) is the better answer.
@@ -226,13 +279,57 @@ class KnowledgeIndex:
         candidates = [e for e in candidates if per_entry[e] > 0]
         if not candidates or total <= 0:
             return None
-        cover = {e: sum(self._idf(t) for t in query if t in self._entry_terms[e]) / total for e in candidates}
+        cover = {
+            e: sum(self._cover_weight(t) for t in query if t in self._entry_terms[e]) / total
+            for e in candidates
+        }
         power = self.config.coverage_power
         ranked = sorted(candidates, key=lambda e: -per_entry[e] * cover[e] ** power)
         top = ranked[0]
         coverage = cover[top]
         runner = self.kb.entries[ranked[1]] if len(ranked) > 1 else None
-        return Match(self.kb.entries[top], coverage, float(per_entry[top]), runner)
+        matched = sum(
+            self._idf(t)
+            for t in query
+            if t in self._entry_terms[top] and t in self._bm25.idf and not t.startswith(("#", "%ask:"))
+        )
+        return Match(self.kb.entries[top], coverage, float(per_entry[top]), runner, matched)
+
+    def _search_articles(self, rest: str, named: list[str]) -> Match:
+        """A question naming its article: the entry of that article the rest of it matches best.
+
+        Naming the article is the surest sign of a rule question there is, so
+        the match counts as fully covered: the article's own overview answers
+        when the rest says nothing more ("第十七条说的啥").
+        """
+        allowed = [i for a in named for i in self._article_entries[a]]
+        query = list(dict.fromkeys(self.terms(rest)))
+        best: int | None = None
+        if query:
+            scores = self._bm25.get_scores(query) * self._weights
+            per_entry: dict[int, float] = {}
+            for d, owner in enumerate(self._owners):
+                o = int(owner)
+                if scores[d] > per_entry.get(o, 0.0):
+                    per_entry[o] = float(scores[d])
+            total = sum(self._cover_weight(t) for t in query) or 1.0
+            ranked = sorted(
+                (i for i in allowed if per_entry.get(i, 0.0) > 0),
+                key=lambda i: (
+                    -per_entry[i]
+                    * (sum(self._cover_weight(t) for t in query if t in self._entry_terms[i]) / total)
+                    ** self.config.coverage_power
+                ),
+            )
+            # Only the kind of question ("说的啥") matched: the overview says it better.
+            informative = sum(
+                self._idf(t) for t in query if t in self._bm25.idf and not t.startswith(("#", "%ask:"))
+            )
+            if ranked and informative >= self.config.min_query_idf:
+                best = ranked[0]
+        if best is None:
+            best = self._overview[named[0]]
+        return Match(self.kb.entries[best], 1.0, 1.0, None, float("inf"))
 
     def threshold(self, out_of_scope: bool) -> float:
         """The coverage needed: higher when the intent classifier, too, sees nothing of ours."""
@@ -252,7 +349,8 @@ class KnowledgeIndex:
         a lower coverage is enough.
         """
         match = self.search(text)
-        pinned = self.preferred(text)
+        # A share names its rule ("出勤八成给多少"): the attendance rule, not "amounts are local".
+        pinned = None if _SHARE.search(text) else self.preferred(text)
         if pinned is not None and match is not None and not out_of_scope:
             return to_answer(Match(pinned, match.coverage, match.score, match.entry))
         if match is None:
@@ -260,9 +358,20 @@ class KnowledgeIndex:
         need = self.threshold(out_of_scope)
         if intent is not None and intent in (match.entry.personal, match.entry.offer):
             need = min(need, self.config.min_coverage_agreeing)
-        if match.coverage < need:
+        if match.coverage < need and not self.strong(match):
             return None
         return to_answer(match)
+
+    def strong(self, match: Match) -> bool:
+        """Whether the entry shares enough specific words with the question to answer at a lower coverage.
+
+        Coverage falls when a question is long and chatty ("一个补贴班最多能招多少人
+        俺们想招七八十个"): its chatter is covered by nothing. A question the
+        Measures do not answer ("培训期间包吃住吗") shares a word or two with an
+        entry; one they answer shares several specific ones (班, 最多, 招收, 人).
+        """
+        cfg = self.config
+        return match.coverage >= cfg.strong_match_min_coverage and match.matched_idf >= cfg.strong_match_idf
 
 
 def to_answer(match: Match) -> PolicyAnswer:
