@@ -96,7 +96,7 @@ class Scratch:
 
     def __init__(self, base: str) -> None:
         self.base = base
-        self.name = f"soak13_{uuid.uuid4().hex[:10]}"
+        self.name = f"soak_{uuid.uuid4().hex[:10]}"
         self.url = f"{base.rsplit('/', 1)[0]}/{self.name}"
 
     async def _admin(self, sql: str) -> None:
