@@ -39,7 +39,6 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_outbox_soak_db import Scratch  # noqa: E402
 from bench_outbox_soak_report import results, show  # noqa: E402
 
 from models import ChatUser, Lease, OutboxMessage  # noqa: E402
@@ -83,39 +83,18 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--claim-sizes", default="1000,10000,100000")
     p.add_argument("--old-claim-sizes", default="400,1200,2400")
     p.add_argument("--skip-claims", action="store_true")
+    p.add_argument(
+        "--vacuum-every",
+        type=float,
+        default=15.0,
+        help="seconds between the bench's own VACUUM of the churned tables when the server's "
+        "autovacuum is off (0: never)",
+    )
     args = p.parse_args()
     if args.small:
         args.reminders = args.broadcast = 1_500
         args.announce_every = 400
     return args
-
-
-# -- databases -------------------------------------------------------------------
-class Scratch:
-    """A throw-away PostgreSQL database."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.name = f"soak_{uuid.uuid4().hex[:10]}"
-        self.url = f"{base.rsplit('/', 1)[0]}/{self.name}"
-
-    async def _admin(self, sql: str) -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(self.base.replace("postgresql+asyncpg://", "postgresql://"))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    async def create(self) -> Database:
-        await self._admin(f'CREATE DATABASE "{self.name}"')
-        db = Database(self.url)
-        await db.migrate()
-        return db
-
-    async def drop(self) -> None:
-        await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 async def seed(db: Database, args: argparse.Namespace) -> tuple[list[str], list[str], list[int], list[int]]:
@@ -214,8 +193,12 @@ async def scenario(processes: int, args: argparse.Namespace, base_url: str) -> d
     wx_runner, wx_port = await serve(wechat.app())
     tmp = Path(tempfile.mkdtemp(prefix="soak-"))
     workers: list[Worker] = []
+    stop_vacuum = asyncio.Event()
+    vacuum_seen: dict[str, int] = {}
+    vacuum_task: asyncio.Task[None] | None = None
     try:
         _, _, tg_ids, wx_ids = await seed(db, args)
+        vacuum_task = asyncio.create_task(scratch.vacuum_while(args.vacuum_every, stop_vacuum, vacuum_seen))
         total = args.reminders + args.broadcast
         env = {
             **os.environ,
@@ -329,7 +312,9 @@ async def scenario(processes: int, args: argparse.Namespace, base_url: str) -> d
         wall = time.monotonic() - started
         for worker in workers:
             await worker.stop(signal.SIGTERM)
-        return await results(
+        stop_vacuum.set()
+        await vacuum_task
+        report = await results(
             db,
             telegram,
             wechat,
@@ -341,7 +326,13 @@ async def scenario(processes: int, args: argparse.Namespace, base_url: str) -> d
             wall,
             tmp,
         )
+        report["vacuums"] = vacuum_seen.get("vacuums", 0)
+        report["dead_versions_max"] = vacuum_seen.get("dead", 0)
+        return report
     finally:
+        stop_vacuum.set()
+        if vacuum_task is not None:
+            await asyncio.gather(vacuum_task, return_exceptions=True)
         for worker in workers:
             await worker.stop(signal.SIGKILL)
         await tg_runner.cleanup()
@@ -363,6 +354,8 @@ async def main() -> None:
     for n in counts:
         reports[n] = await scenario(n, args, base_url)
         print(f"  {n} process(es): done in {reports[n]['wall']:.0f}s", flush=True)
+        show({n: reports[n]})  # each scenario as it ends: a long soak cut short keeps what it measured
+        print("\nall so far:", flush=True)
     show(reports)
     if not args.skip_claims:
         from bench_outbox_claim import claim_scaling

@@ -135,6 +135,8 @@ def show(reports: dict[int, dict[str, Any]]) -> None:
         ("claim time p50 (ms)", "claim_ms_p50", "{:.1f}"),
         ("claim time p99 (ms)", "claim_ms_p99", "{:.1f}"),
         ("claim time max (ms)", "claim_ms_max", "{:.1f}"),
+        ("bench VACUUMs (server autovacuum off)", "vacuums", "{}"),
+        ("  most dead outbox row versions", "dead_versions_max", "{:,}"),
         ("wall time (s)", "wall", "{:.0f}"),
     ]
     for label, key, fmt in rows:
