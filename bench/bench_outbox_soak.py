@@ -355,7 +355,7 @@ async def main() -> None:
         reports[n] = await scenario(n, args, base_url)
         print(f"  {n} process(es): done in {reports[n]['wall']:.0f}s", flush=True)
         show({n: reports[n]})  # each scenario as it ends: a long soak cut short keeps what it measured
-        print("\nall so far:", flush=True)
+    print("\nall scenarios:")
     show(reports)
     if not args.skip_claims:
         from bench_outbox_claim import claim_scaling
