@@ -9,6 +9,7 @@ decides is checked here, exactly, with the dispatcher's own slot choice
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from bot.outbox.config import load_config
@@ -60,7 +61,7 @@ def test_the_telegram_pace_keeps_under_both_limits_with_a_late_timer() -> None:
         by_chat.setdefault(chat, []).append((at, n))
     for sends in by_chat.values():
         assert [n for _, n in sends] == [0, 1, 2, 3]  # each chat's order
-        gaps = [b[0] - a[0] for a, b in zip(sends, sends[1:], strict=False)]
+        gaps = [b[0] - a[0] for a, b in itertools.pairwise(sends)]
         assert min(gaps) >= telegram.per_chat_interval_seconds - 1e-9
 
 
