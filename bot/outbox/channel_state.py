@@ -96,6 +96,8 @@ class ChannelState:
         self.paused = False
         self.lost_lease = False
         self.seen_kicks = dispatcher.kicks
+        self.seen_reply_kicks = dispatcher.reply_kicks
+        self.reply_wanted = False  # a reply was announced: claim replies now, not at the next poll
         # Claims and lease renewals run beside the sending loop, so a slow query never
         # delays a send past its slot.
         self._claiming: asyncio.Task[None] | None = None

@@ -81,8 +81,13 @@ class ChannelRunner(Heartbeat):
         while not self.d.stopping and not self.paused and self.loop.time() < self.deadline:
             if self.d.kicks != self.seen_kicks:
                 self.seen_kicks = self.d.kicks
-                self.next_claim = self.next_reply_claim = 0.0
-                self.exhausted = self.replies_exhausted = False
+                self.next_claim = 0.0
+                self.exhausted = False
+                self.reply_wanted, self.replies_exhausted = True, False  # it may be a reply
+            if self.d.reply_kicks != self.seen_reply_kicks:
+                self.seen_reply_kicks = self.d.reply_kicks
+                self.reply_wanted = True  # claimed at once, even if a reply claim is under way now
+                self.replies_exhausted = False
             holds = self._may_send()
             if self.lost_lease or holds is False:
                 log.warning(
@@ -108,7 +113,7 @@ class ChannelRunner(Heartbeat):
                     continue
                 if self.until_idle and self.exhausted and self.replies_exhausted:
                     return
-                await self.d.wait_for_wake(min(IDLE_POLL_SECONDS, max(self.deadline - self.loop.time(), 0)))
+                await self.d.wait_for_work(min(IDLE_POLL_SECONDS, max(self.deadline - self.loop.time(), 0)))
                 continue
             if len(self.requesting) >= self.config.dispatcher.max_in_flight:
                 # Every send permit is taken (slow answers): take no slot now, so the next one
@@ -123,7 +128,7 @@ class ChannelRunner(Heartbeat):
                 continue
             if isinstance(choice, float):
                 wait = choice - self.loop.time()
-                await self.d.wait_for_wake(min(max(wait, 0.0), MAX_WAIT_SLICE))
+                await self.d.wait_for_work(min(max(wait, 0.0), MAX_WAIT_SLICE))
                 continue
             lane, slot, ready = choice
             heapq.heappop(self.heaps[lane])
@@ -221,7 +226,9 @@ class ChannelRunner(Heartbeat):
         """Replies and the other lanes are claimed apart, so a reply never waits for a batch's claim."""
         now = self.loop.time()
         wants = self._wants()
-        if not _busy(self._claiming_replies) and now >= self.next_reply_claim and wants["reply"] > 0:
+        due = now >= self.next_reply_claim or self.reply_wanted
+        if not _busy(self._claiming_replies) and due and wants["reply"] > 0:
+            self.reply_wanted = False  # a reply announced from now on is claimed again after this
             self._claiming_replies = self.loop.create_task(self._claim_logged({"reply": wants["reply"]}))
         others = {lane: wants[lane] for lane in ("reminder", "broadcast") if wants[lane] > 0}
         if not _busy(self._claiming) and now >= self.next_claim and others:
