@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_outbox_soak_db import Scratch  # noqa: E402
 from bench_outbox_soak_report import results, show  # noqa: E402
 
+from bot.outbox import enqueue  # noqa: E402
 from models import ChatUser, Lease, OutboxMessage  # noqa: E402
 from models.db import Database  # noqa: E402
 from tests.outbox.fakes import ClockedWeChat, FloodTelegram  # noqa: E402
@@ -234,19 +235,14 @@ async def scenario(processes: int, args: argparse.Namespace, base_url: str) -> d
                 user = rng.choice(wx_ids if on_wechat else tg_ids)
                 key = f"reply-{n}"
                 async with db.session() as s:
-                    await s.execute(
-                        insert(OutboxMessage).values(
-                            idempotency_key=key,
-                            chat_user_id=user,
-                            kind="reply",
-                            lane="reply",
-                            text=f"{key} 您好，您的问题已收到",
-                            choices=[],
-                            due_at=datetime.now(UTC),
-                            status="pending",
-                            attempts=0,
-                            created_at=datetime.now(UTC),
-                        )
+                    # As a turn of a `serve` process does: the row, and a word to the holder on commit.
+                    await enqueue(
+                        s,
+                        key=key,
+                        chat_user_id=user,
+                        kind="reply",
+                        text=f"{key} 您好，您的问题已收到",
+                        due_at=datetime.now(UTC),
                     )
                 enqueued[key] = time.time()
                 await asyncio.sleep(args.reply_every)
