@@ -25,8 +25,11 @@ Then the claim alone at growing backlogs (bench/bench_outbox_claim.py).
 
 Run: .venv/bin/python bench/bench_outbox_soak.py [--small] [--processes 1,2,3]
 (PostgreSQL: BENCH_DATABASE_URL, default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres).
-The full size (20,000 + 20,000) takes about 17 minutes per scenario at the
-platforms' real pace; `--small` (1,500 + 1,500) about 90 seconds.
+The full size (20,000 + 20,000) takes about 20 minutes per scenario at the
+platforms' real pace (longer on a machine others load); `--small` (1,500 + 1,500)
+about two minutes. On a server with autovacuum off the bench vacuums the churned
+tables itself every `--vacuum-every` seconds (bench_outbox_soak_db.py): without
+it the full size thrashed.
 """
 
 from __future__ import annotations
