@@ -28,8 +28,10 @@ Run: .venv/bin/python bench/bench_outbox_soak.py [--small] [--processes 1,2,3]
 The full size (20,000 + 20,000) takes about 20 minutes per scenario at the
 platforms' real pace (longer on a machine others load); `--small` (1,500 + 1,500)
 about two minutes. On a server with autovacuum off the bench vacuums the churned
-tables itself every `--vacuum-every` seconds (bench_outbox_soak_db.py): without
-it the full size thrashed.
+tables itself every `--vacuum-every` seconds (bench_outbox_soak_db.py), as
+production's autovacuum would (dead row versions in the claim's and renewals'
+index ranges are a likely cause of the earlier full-size runs bogging down;
+not measured apart).
 """
 
 from __future__ import annotations

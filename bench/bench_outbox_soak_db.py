@@ -38,7 +38,7 @@ class Scratch:
         Every outbox row is written four or five times (claim, renewals, result) and each
         lease several times a second: without vacuum their dead versions pile up in the
         indexes the dispatcher's claims, renewals and lease checks walk, and every such
-        query grows with the rows sent so far (the full soak thrashed). Records the most
+        query grows with the rows sent so far. Records the most
         dead row versions seen in the outbox table (`seen["dead"]`).
         """
         import asyncpg
