@@ -45,7 +45,8 @@ async def results(
     }
     # Replies the SIGKILL held up: not out at the kill and enqueued before sending resumed
     # (claimed by the killed process, or waiting for the channel lease to pass on).
-    resumed = min((a.wall for a in arrivals if a.wall > killed_at), default=killed_at)
+    # The victim held Telegram (it may not have held WeChat, which then went on): its next send.
+    resumed = min((a.wall for a in telegram.arrivals if a.wall > killed_at), default=killed_at)
     held_up = {k for k in during if first_arrival[k] > killed_at and enqueued[k] < resumed + 1.0}
     steady = [v for k, v in during.items() if k not in held_up]
     # ... and those a flood pause held up (enqueued in, or just before, an announced window).
@@ -135,6 +136,8 @@ def show(reports: dict[int, dict[str, Any]]) -> None:
         ("claim time p50 (ms)", "claim_ms_p50", "{:.1f}"),
         ("claim time p99 (ms)", "claim_ms_p99", "{:.1f}"),
         ("claim time max (ms)", "claim_ms_max", "{:.1f}"),
+        ("bench VACUUMs (server autovacuum off)", "vacuums", "{}"),
+        ("  most dead outbox row versions", "dead_versions_max", "{:,}"),
         ("wall time (s)", "wall", "{:.0f}"),
     ]
     for label, key, fmt in rows:

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox.lanes import check_lane, lane_for
+from bot.outbox.wakeups import notify_reply
 from models import OutboxMessage
 
 if TYPE_CHECKING:
@@ -77,7 +78,10 @@ async def enqueue(
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    added = bool(result.rowcount)  # type: ignore[attr-defined]
+    if added and (lane or lane_for(kind)) == "reply":
+        await notify_reply(db)  # the channel's holder, in any process, claims it on commit
+    return added
 
 
 async def exists(db: AsyncSession, key: str) -> bool:

@@ -74,6 +74,10 @@ class ChannelState:
         self.vtime = 0.0
         self.in_flight: set[asyncio.Task[None]] = set()
         self.on_the_wire: dict[int, Job] = {}  # rows being sent (their claims are renewed too)
+        # Rows started whose request is not answered yet: at most `max_in_flight`, so a slot is
+        # taken only when a request can go at once (a reply never queues behind taken slots).
+        self.requesting: set[int] = set()
+        self.permit_freed = asyncio.Event()
         self.last_task: dict[str, asyncio.Task[None]] = {}
         # chat -> (seq, retry_at, reason): its jobs claimed before seq must not be sent in this run;
         # they wait until retry_at, or are skipped when retry_at is None (the chat is unreachable).
@@ -92,6 +96,8 @@ class ChannelState:
         self.paused = False
         self.lost_lease = False
         self.seen_kicks = dispatcher.kicks
+        self.seen_reply_kicks = dispatcher.reply_kicks
+        self.reply_wanted = False  # a reply was announced: claim replies now, not at the next poll
         # Claims and lease renewals run beside the sending loop, so a slow query never
         # delays a send past its slot.
         self._claiming: asyncio.Task[None] | None = None

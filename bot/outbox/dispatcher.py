@@ -34,6 +34,7 @@ from bot.outbox.platforms import open_redis, telegram_api, wechat_api, wechat_to
 from bot.outbox.runner import ChannelRunner
 from bot.outbox.senders import Sender, TelegramSender, WeChatSender
 from bot.outbox.telegram_api import TelegramApi
+from bot.outbox.wakeups import ReplyListener
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -54,8 +55,11 @@ class Dispatcher:
         self._session: aiohttp.ClientSession | None = None
         self._senders: dict[str, Sender] | None = None
         self._run_lock = asyncio.Lock()
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # a kick: new rows due, or stopping
+        self._work = asyncio.Event()  # a kick or a reply due (what a channel's holder waits for)
         self.kicks = 0
+        self.reply_kicks = 0
+        self._replies = ReplyListener(services.db, self.reply_due)
         self._stopping = False
         self._background: asyncio.Task[Any] | None = None
         self._redis: Any = None
@@ -65,12 +69,22 @@ class Dispatcher:
     def kick(self) -> None:
         """New rows are due now: wake a running dispatch, or start one in the background."""
         self.kicks += 1
-        self._wake.set()
-        self._wake.clear()  # set() already woke every waiter; later waits must block again
+        self._set(self._wake, self._work)
         if self._stopping or self._run_lock.locked():
             return
         if self._background is None or self._background.done():
             self._background = asyncio.get_running_loop().create_task(self._run_logged())
+
+    def reply_due(self) -> None:
+        """A reply was enqueued (perhaps by another process): the channel holders claim replies now."""
+        self.reply_kicks += 1
+        self._set(self._work)
+
+    @staticmethod
+    def _set(*events: asyncio.Event) -> None:
+        for event in events:
+            event.set()
+            event.clear()  # set() already woke every waiter; later waits must block again
 
     async def _run_logged(self) -> None:
         try:
@@ -83,6 +97,7 @@ class Dispatcher:
         self._stopping = True
         self.kicks += 1
         self._wake.set()
+        self._work.set()
         async with self._run_lock:
             pass
         if self._background is not None:
@@ -90,6 +105,7 @@ class Dispatcher:
         await self.close()
 
     async def close(self) -> None:
+        await self._replies.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -150,6 +166,7 @@ class Dispatcher:
             loop = asyncio.get_running_loop()
             seconds = budget if budget is not None else self.config.dispatcher.run_budget_seconds
             deadline = loop.time() + seconds
+            await self._replies.start()
             while not self._stopping:
                 kicks = self.kicks
                 now = self.services.clock.now()
@@ -173,6 +190,13 @@ class Dispatcher:
     async def wait_for_wake(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._wake.wait(), seconds)
+        except TimeoutError:
+            return
+
+    async def wait_for_work(self, seconds: float) -> None:
+        """A holder's wait: a kick or a due reply ends it (a standby waits for kicks only)."""
+        try:
+            await asyncio.wait_for(self._work.wait(), seconds)
         except TimeoutError:
             return
 

@@ -27,9 +27,17 @@ from bot.ops import metrics
 from bot.outbox.channel_state import ChannelState
 from bot.outbox.claims import update_claimed
 from bot.outbox.config import DeliveryConfig
-from bot.outbox.errors import OutcomeUnknown, QuotaExceeded, RateLimited, SendError, Unreachable
+from bot.outbox.errors import (
+    OutcomeUnknown,
+    QuotaExceeded,
+    RateLimited,
+    Rejected,
+    SendError,
+    Transient,
+    Unreachable,
+)
 from bot.outbox.quotas import COUNTED, bump, daily_quota
-from bot.outbox.senders import Job
+from bot.outbox.senders import Job, Skip
 from models import ChatUser, Message
 
 log = logging.getLogger(__name__)
@@ -52,14 +60,43 @@ class ResultHandling(ChannelState):
         seconds = min(exc.retry_after, flood.max_pause_seconds)
         metrics.retry_after(self.channel, seconds)
         log.warning("outbox %s: rate limited (%s); pausing the channel %.1fs", self.channel, exc, seconds)
-        # The limit is the bot's, not the chat's: nothing goes out on this channel until it passes.
-        self.pacer.pause_all(seconds)
-        self.pacer.pause_chat(job.external_id, seconds + flood.chat_extra_seconds)
+        self._pause_for(job, exc)
         await self.d.pauses().pause(self.channel, seconds, "flood")
         # The row is due when the pause ends; this process keeps its chat waiting a little longer.
         retry_at = self.now() + timedelta(seconds=seconds)
         await self._break_chat(job, retry_at, str(exc))
         await self._requeue(job, retry_at, str(exc))
+
+    async def _outcome(self, job: Job, exc: BaseException) -> None:
+        """A send that did not deliver: the row's next state by what the platform said."""
+        try:
+            raise exc
+        except Skip as skip:
+            await self._finish(job, "skipped", delivery=skip.delivery, error=str(skip))
+        except RateLimited as limited:
+            await self._rate_limited(job, limited)
+        except Unreachable as gone:
+            await self._unreachable(job, gone)
+        except QuotaExceeded as quota:
+            await self._quota(job, quota)
+        except Rejected as bad:
+            await self._finish(job, "failed", error=str(bad), attempt=True)
+        except OutcomeUnknown as unknown:
+            await self._unknown(job, unknown)
+        except (Transient, SendError) as failed:
+            await self._transient(job, failed)
+        except Exception as crash:  # a bug must not lose the row: treat it as transient
+            log.exception("outbox: unexpected error sending row %s", job.id)
+            await self._transient(job, Transient(f"{type(crash).__name__}: {crash}"))
+
+    def _pause_for(self, job: Job, exc: RateLimited) -> None:
+        """The limit is the bot's, not the chat's: nothing goes out on this channel until it passes.
+
+        Synchronous, so it lands before any other send of this process may start.
+        """
+        seconds = min(exc.retry_after, self.config.flood.max_pause_seconds)
+        self.pacer.pause_all(seconds)
+        self.pacer.pause_chat(job.external_id, seconds + self.config.flood.chat_extra_seconds)
 
     async def _unknown(self, job: Job, exc: OutcomeUnknown) -> None:
         """Maybe delivered: never again at once; once more after a long delay, then a dead letter."""

@@ -28,18 +28,12 @@ from bot.outbox.channel_state import DispatchStats, Slot
 from bot.outbox.claims import claim_lanes, load_jobs, release_claims
 from bot.outbox.deadlines import TOO_LATE, TOO_LATE_REASON, note_dropped, too_late
 from bot.outbox.errors import (
-    OutcomeUnknown,
-    QuotaExceeded,
     RateLimited,
-    Rejected,
-    SendError,
-    Transient,
-    Unreachable,
 )
 from bot.outbox.heartbeat import Heartbeat
 from bot.outbox.lanes import LANE_RANK, LANES
 from bot.outbox.leases import hand_over
-from bot.outbox.senders import Job, Skip
+from bot.outbox.senders import Job
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +81,13 @@ class ChannelRunner(Heartbeat):
         while not self.d.stopping and not self.paused and self.loop.time() < self.deadline:
             if self.d.kicks != self.seen_kicks:
                 self.seen_kicks = self.d.kicks
-                self.next_claim = self.next_reply_claim = 0.0
-                self.exhausted = self.replies_exhausted = False
+                self.next_claim = 0.0
+                self.exhausted = False
+                self.reply_wanted, self.replies_exhausted = True, False  # it may be a reply
+            if self.d.reply_kicks != self.seen_reply_kicks:
+                self.seen_reply_kicks = self.d.reply_kicks
+                self.reply_wanted = True  # claimed at once, even if a reply claim is under way now
+                self.replies_exhausted = False
             holds = self._may_send()
             if self.lost_lease or holds is False:
                 log.warning(
@@ -114,7 +113,14 @@ class ChannelRunner(Heartbeat):
                     continue
                 if self.until_idle and self.exhausted and self.replies_exhausted:
                     return
-                await self.d.wait_for_wake(min(IDLE_POLL_SECONDS, max(self.deadline - self.loop.time(), 0)))
+                await self.d.wait_for_work(min(IDLE_POLL_SECONDS, max(self.deadline - self.loop.time(), 0)))
+                continue
+            if len(self.requesting) >= self.config.dispatcher.max_in_flight:
+                # Every send permit is taken (slow answers): take no slot now, so the next one
+                # freed goes to whoever is first then (a reply that came meanwhile), not to a
+                # send queued for a permit with its slot long gone.
+                self.permit_freed.clear()
+                await _wait_event(self.permit_freed, MAX_WAIT_SLICE)
                 continue
             choice = self._choose()
             if choice is None:
@@ -122,7 +128,7 @@ class ChannelRunner(Heartbeat):
                 continue
             if isinstance(choice, float):
                 wait = choice - self.loop.time()
-                await self.d.wait_for_wake(min(max(wait, 0.0), MAX_WAIT_SLICE))
+                await self.d.wait_for_work(min(max(wait, 0.0), MAX_WAIT_SLICE))
                 continue
             lane, slot, ready = choice
             heapq.heappop(self.heaps[lane])
@@ -220,7 +226,9 @@ class ChannelRunner(Heartbeat):
         """Replies and the other lanes are claimed apart, so a reply never waits for a batch's claim."""
         now = self.loop.time()
         wants = self._wants()
-        if not _busy(self._claiming_replies) and now >= self.next_reply_claim and wants["reply"] > 0:
+        due = now >= self.next_reply_claim or self.reply_wanted
+        if not _busy(self._claiming_replies) and due and wants["reply"] > 0:
+            self.reply_wanted = False  # a reply announced from now on is claimed again after this
             self._claiming_replies = self.loop.create_task(self._claim_logged({"reply": wants["reply"]}))
         others = {lane: wants[lane] for lane in ("reminder", "broadcast") if wants[lane] > 0}
         if not _busy(self._claiming) and now >= self.next_claim and others:
@@ -282,6 +290,7 @@ class ChannelRunner(Heartbeat):
     # -- sending ------------------------------------------------------------
     def _start(self, job: Job) -> None:
         self.on_the_wire[job.id] = job
+        self.requesting.add(job.id)
         previous = self.last_task.get(job.external_id)
         task = self.loop.create_task(self._send(job, previous))
         self._task_rows[task] = (job.id,)
@@ -289,10 +298,16 @@ class ChannelRunner(Heartbeat):
         self.in_flight.add(task)
         task.add_done_callback(self._done)
 
+    def _request_over(self, job: Job) -> None:
+        """The send's request is answered (or will not be made): the loop may start another."""
+        self.requesting.discard(job.id)
+        self.permit_freed.set()
+
     def _done(self, task: asyncio.Task[None]) -> None:
         self.in_flight.discard(task)
         for row in self._task_rows.pop(task, ()):
             self.on_the_wire.pop(row, None)
+            self.requesting.discard(row)
         if not task.cancelled() and task.exception() is not None:
             log.error("outbox send task crashed", exc_info=task.exception())
 
@@ -301,51 +316,61 @@ class ChannelRunner(Heartbeat):
             await asyncio.gather(previous, return_exceptions=True)
         broken = self.broken.get(job.external_id)
         if broken is not None and broken[0] > job.seq:
+            self._request_over(job)
             if broken[1] is None:
                 await self._finish(job, "skipped", delivery="unreachable", error=broken[2])
             else:
                 await self._requeue(job, broken[1], f"waits for an earlier message: {broken[2]}")
             return
+        outcome = await self._deliver(job)
+        if outcome is None:
+            return
+        # The result is written outside the send permit: a slow database then delays
+        # the row's write, never the next request (a reply's above all).
+        if isinstance(outcome, str):
+            await self._finish(job, "sent", delivery=outcome, error=job.note, attempt=True)
+        else:
+            await self._outcome(job, outcome)
+
+    async def _deliver(self, job: Job) -> str | BaseException | None:
+        """The request itself, under a send permit: its delivery, its error, or None when not sent."""
         async with self.semaphore:
-            paused = self.pacer.paused_for()
-            if paused > 0:
-                # A flood limit came back while this send waited for its turn: not into the window.
-                retry_at = self.now() + timedelta(seconds=paused)
-                reason = "the channel is paused by a flood limit"
-                await self._break_chat(job, retry_at, reason)
-                await self._requeue(job, retry_at, reason)
-                return
-            if not self._still_ours(job):
-                # It waited for its turn until our leases may lapse: another process may send it now.
-                async with self.services.db.session() as db:
-                    await release_claims(db, [job], None)
-                return
-            now = self.now()
-            if self._late(job, now):
-                # It waited in the queue past its deadline: not sent after the class began.
-                await self._finish(job, "skipped", delivery=TOO_LATE, error=TOO_LATE_REASON)
-                return
             try:
-                delivery = await self.sender.deliver(job, now)
-            except Skip as skip:
-                await self._finish(job, "skipped", delivery=skip.delivery, error=str(skip))
-            except RateLimited as exc:
-                await self._rate_limited(job, exc)
-            except Unreachable as exc:
-                await self._unreachable(job, exc)
-            except QuotaExceeded as exc:
-                await self._quota(job, exc)
-            except Rejected as exc:
-                await self._finish(job, "failed", error=str(exc), attempt=True)
-            except OutcomeUnknown as exc:
-                await self._unknown(job, exc)
-            except (Transient, SendError) as exc:
-                await self._transient(job, exc)
-            except Exception as exc:  # a bug must not lose the row: treat it as transient
-                log.exception("outbox: unexpected error sending row %s", job.id)
-                await self._transient(job, Transient(f"{type(exc).__name__}: {exc}"))
-            else:
-                await self._finish(job, "sent", delivery=delivery, error=job.note, attempt=True)
+                paused = self.pacer.paused_for()
+                if paused > 0:
+                    # A flood limit came back while this send waited for its turn: not into the window.
+                    retry_at = self.now() + timedelta(seconds=paused)
+                    reason = "the channel is paused by a flood limit"
+                    await self._break_chat(job, retry_at, reason)
+                    await self._requeue(job, retry_at, reason)
+                    return None
+                if not self._still_ours(job):
+                    # It waited for its turn until our leases may lapse: another process may send it now.
+                    async with self.services.db.session() as db:
+                        await release_claims(db, [job], None)
+                    return None
+                now = self.now()
+                if self._late(job, now):
+                    # It waited in the queue past its deadline: not sent after the class began.
+                    await self._finish(job, "skipped", delivery=TOO_LATE, error=TOO_LATE_REASON)
+                    return None
+                try:
+                    return await self.sender.deliver(job, now)
+                except RateLimited as exc:
+                    # Paused before the permit is given back, so no waiting send starts into the window.
+                    self._pause_for(job, exc)
+                    return exc
+                except Exception as exc:
+                    return exc
+            finally:
+                self._request_over(job)
+
+
+async def _wait_event(event: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        return
 
 
 def _busy(task: asyncio.Task[None] | None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from bot.broadcasts.job import run_due
 from bot.outbox import get_dispatcher
 from models import ChatUser, Enrollment, OutboxMessage, Trainee
+from tests.channels.conftest import tune
 from tests.fakes.fake_telegram import FakeTelegram
 from tests.fakes.fake_wechat import FakeWeChat
 from tests.staff.fakes import NOTICE_TEMPLATE_ID, messenger_settings, serve, templates_with_notice
@@ -141,8 +143,16 @@ async def test_restarting_the_dispatcher_midway_sends_nothing_twice(
     )
     bid = (await resp.json())["id"]
 
-    first = await dispatch(services, budget=0.5)  # stopped by its budget, as by a restart
+    # Stopped midway, as by a restart: after its first few sends, not after some time (which a
+    # loaded machine may spend before the first send, or after the last).
+    tune(services, telegram={"rate_per_second": 10})
+    run = asyncio.create_task(dispatch(services))
+    for _ in range(1500):
+        if len(fake_telegram.sent) >= 3 or run.done():
+            break
+        await asyncio.sleep(0.02)
     await get_dispatcher(services).stop()
+    first = await run
     services.extra.pop("outbox.dispatcher", None)
     await run_due(services)  # the job runs again after the restart: adds nothing
     await dispatch(services)
