@@ -197,6 +197,18 @@ class SpellingIndex:
         """
         return _HAN_RUN.sub(lambda m: self._correct_run(m.group(0), min_size), text)
 
+    def _splits_word(self, run: str, start: int, end: int) -> bool:
+        """A known word begins inside run[start:end] and runs past it (咋|绑定: 咋绑 is no 咋办).
+
+        Repairing such a window would break a word that was typed right to mend one that
+        was not there.
+        """
+        for j in range(start + 1, end):
+            for k in range(end - j + 1, min(_MAX_WINDOW, len(run) - j) + 1):
+                if run[j : j + k] in self.words:
+                    return True
+        return False
+
     def _correct_run(self, run: str, min_size: int = 2) -> str:
         out: list[str] = []
         i, n = 0, len(run)
@@ -210,7 +222,7 @@ class SpellingIndex:
                 if size < min_size:
                     continue
                 word = self._sound.get(self.sound_key(_char_pinyin(c) for c in window))
-                if word is not None and word != window:
+                if word is not None and word != window and not self._splits_word(run, i, i + size):
                     out.append(word)
                     i += size
                     break

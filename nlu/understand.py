@@ -12,7 +12,12 @@
    sounds almost never spell another real word;
 5. several clauses long and not clearly understood ("我在长春打工，户口在延边，
    上个月刚辞职，补贴能给多少"): the main clause alone, i.e. the last one that
-   asks something (else the last one), when the model is sure of it;
+   asks something (else the last one), when the model is sure of it. Voice input
+   often has no punctuation at all ("我五十了厂子黄了现在没活干那能学吗"): a long
+   message is then cut where a speaker turns to the question (想问, 那, 现在, 但是 …),
+   and spaces count as commas;
+   a greeting followed only by who the person is ("你好，我是舒兰市的学员") is a
+   greeting: there is nothing to answer yet but hello;
 6. a message about another public service (户口迁移, 种地补贴) that names
    nothing of vocational training is out_of_scope, not a look-alike intent.
 """
@@ -27,15 +32,34 @@ from nlu.config import OUT_OF_SCOPE, Thresholds
 from nlu.escapes import EscapeFinder
 from nlu.normalize import Normalizer
 from nlu.spelling import SpellingIndex
+from nlu.text import for_matching
 from nlu.topics import TopicGate
 
 # Escapes and exact commands are certain (as in nlu.classifier); so is a
 # message about another public service.
 CERTAIN = 1.0
-_CLAUSE = re.compile(r"[^，,。.！!？?；;…]+[？?]?")
-_ASKS = re.compile(r"[吗？?]|什么|怎么|多少|哪|几|能不能|可不可以|有没有|是不是")
+_CLAUSE = re.compile(r"[^，,。.！!？?；;…\s]+[？?]?")
+_ASKS = re.compile(r"[吗？?]|什么|怎么|多少|哪|几|能不能|可不可以|有没有|是不是|给不给|行不行|咋")
 # A message needs this many clauses before its main clause is read alone.
 _MIN_CLAUSES = 3
+# A whole message read this surely is not overruled by a cut of its unpunctuated speech.
+_SPOKEN_WHOLE_SURE = 0.8
+# Unpunctuated voice input this long is cut where the speaker turns to the question.
+_MIN_RUNON = 16
+_TURNS = re.compile(
+    r"(?=(?:我)?(?:就是)?想问(?:一下|下|问)?|请问|问一下|问下|但是|可是|不过|所以|结果|然后|现在|"
+    r"听说|(?:像我)?这种情况|这样的话|那(?=有没有|能不能|是不是|还|我|这|咱|要|得|就|咋|怎么|多少|啥|什么)|"
+    r"(?<=[了的呢啊吧])(?:那个|就是|我想|我要|想学|能不能|有没有|是不是|怎么|什么时候|多少|咋|给不给))"
+)
+# A greeting, then only who is writing: "你好，我是舒兰市的学员" asks nothing yet.
+_GREETING = re.compile(
+    r"^[\s，,。！!~～]*(?:喂|哎|唉|嗯|那个|就是|[\s，,。！!~～])*"
+    r"(?:你好|您好|哈喽|嗨|老师好|大家好|在吗|在不在)"
+)
+_SELF_INTRO = re.compile(r"^(?:那个|就是|我们|我|咱|俺)*(?:是|叫|姓|来自|从)[^？?吗呢]*$")
+_REQUEST = re.compile(
+    r"想|要|帮|请|麻烦|能|可以|怎么|咋|啥|什么|多少|哪|几|吗|有没有|是不是|问|没$|钱|补|签|投诉|举报|到账|出勤|缺"
+)
 # A main clause this sure overrides a less sure reading of the whole message.
 _MAIN_CLAUSE_SURE = 0.9
 # Typo repair is for chat messages; a longer paste is read as written.
@@ -98,6 +122,8 @@ class Understanding:
         escape = self.escapes.find(reading)
         if escape is not None:
             return Prediction(escape, CERTAIN, ((escape, CERTAIN),))
+        if self._introduces_self(text, reading):
+            return Prediction("greet", CERTAIN, (("greet", CERTAIN),))
         pred = self.classifier.predict(reading, entity_types)
         if not self._unsure(pred) and len(written) <= _MAX_CORRECTED:
             long_fixed = self.normalizer.normalize(self.spelling.correct(written, min_size=3))
@@ -114,38 +140,63 @@ class Understanding:
             surer = pred.intent == OUT_OF_SCOPE or alt.confidence > pred.confidence
             if alt.intent != OUT_OF_SCOPE and surer:
                 pred = alt
+        decided_by: str | None = None
         if pred.confidence < CERTAIN:
             # Facts first, then the question ("我是退伍军人，……，今天的课在哪上"): a sure main
             # clause wins over a less sure whole, however sure the facts made the whole.
-            main = self._main_clause(reading)
+            main, spoken = self._main_clause(reading)
             if main is not None:
                 alt = self.classifier.predict(main, entity_types)
-                good = (alt.confidence >= _MAIN_CLAUSE_SURE and alt.confidence > pred.confidence) or (
-                    self._unsure(pred) and not self._unsure(alt)
-                )
+                # A cut of unpunctuated speech loses what its clause refers to ("…签到可是我不会弄"):
+                # it only decides when the whole message was not clearly read.
+                sure_whole = pred.confidence >= (_SPOKEN_WHOLE_SURE if spoken else CERTAIN)
+                surer = alt.confidence >= _MAIN_CLAUSE_SURE and alt.confidence > pred.confidence
+                good = (surer and not sure_whole) or (self._unsure(pred) and not self._unsure(alt))
                 if alt.intent != OUT_OF_SCOPE and good:
-                    pred = alt
+                    pred, decided_by = alt, main
         if (
             pred.intent != OUT_OF_SCOPE
             and pred.confidence < CERTAIN
-            and self._foreign(written, reading, corrected)
+            and self._foreign_read(written, reading, corrected, decided_by)
         ):
             return Prediction(OUT_OF_SCOPE, CERTAIN, ((OUT_OF_SCOPE, CERTAIN),))
         return pred
 
+    def _introduces_self(self, text: str, reading: str) -> bool:
+        """Hello and a name or a place, nothing asked: a greeting however long."""
+        if _GREETING.match(for_matching(text)) is None:
+            return False
+        rest = self.normalizer.strip_politeness(reading)
+        rest = _GREETING.sub("", rest).strip(" ，,。！!~～")
+        return bool(rest) and _SELF_INTRO.match(rest) is not None and _REQUEST.search(rest) is None
+
     @staticmethod
-    def _main_clause(reading: str) -> str | None:
+    def _main_clause(reading: str) -> tuple[str | None, bool]:
+        """The clause that carries the request, and whether it was cut from unpunctuated speech."""
         clauses = [c for c in (m.group(0).strip() for m in _CLAUSE.finditer(reading)) if c]
+        spoken = False
         if len(clauses) < _MIN_CLAUSES:
-            return None
+            pieces = [c for c in _TURNS.split(clauses[-1]) if len(c) >= 2] if clauses else []
+            if len(clauses[-1] if clauses else "") < _MIN_RUNON or len(pieces) < 2:
+                return None, False
+            clauses, spoken = clauses[:-1] + pieces, True
         asking = [c for c in clauses if _ASKS.search(c)]
-        return (asking or clauses)[-1]
+        return (asking or clauses)[-1], spoken
 
     def _corrected(self, written: str, reading: str) -> str:
         """The reading with homophone typos repaired (取销 → 取消); `reading` itself for long text."""
         if len(written) > _MAX_CORRECTED:
             return reading
         return self.normalizer.normalize(self.spelling.correct(written))
+
+    def _foreign_read(
+        self, written: str, reading: str, corrected: str | None, decided_by: str | None
+    ) -> bool:
+        """When the question decided, it is what must not be about another service
+        ("家里俩孩子上学……学完了补贴给多少" names school but asks about ours)."""
+        if decided_by is not None:
+            return self.topics.foreign_topic(decided_by) is not None
+        return self._foreign(written, reading, corrected)
 
     def _foreign(self, written: str, reading: str, corrected: str | None = None) -> bool:
         """About another public service, as written or with typos corrected (户口签移)."""

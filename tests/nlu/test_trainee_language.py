@@ -180,6 +180,8 @@ def test_trainee_sets_stay_out_of_training_and_word_lists() -> None:
     from nlu.evaluate import (
         TRAINEE_DEV,
         TRAINEE_DEV_2,
+        TRAINEE_DEV_3,
+        TRAINEE_DEV_4,
         TRAINEE_HELDOUT,
         TRAINEE_HELDOUT_B,
         TRAINEE_HELDOUT_C,
@@ -203,7 +205,14 @@ def test_trainee_sets_stay_out_of_training_and_word_lists() -> None:
     for name in ("train", "commands", "concepts", "lexicon", "colloquial", "spelling", "offtopic"):
         walk(read_yaml(DEFAULT_CONFIG_DIR / f"{name}.yaml"))
     learned.discard("")
-    for name in (TRAINEE_HELDOUT, TRAINEE_HELDOUT_B, TRAINEE_DEV, TRAINEE_DEV_2):
+    for name in (
+        TRAINEE_HELDOUT,
+        TRAINEE_HELDOUT_B,
+        TRAINEE_DEV,
+        TRAINEE_DEV_2,
+        TRAINEE_DEV_3,
+        TRAINEE_DEV_4,
+    ):
         items = load_styled(DEFAULT_CONFIG_DIR / name)
         leaked = [u.text for u in items if compact(u.text) and compact(u.text) in learned]
         assert not leaked, f"{name}: phrasings leaked into training or word lists: {leaked}"
