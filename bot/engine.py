@@ -249,6 +249,8 @@ class Engine:
             if ctx.flow is None:  # the flow ended itself and let the message go
                 await self.route_free(ctx)
                 return
+            if await rules.declined_question(ctx):  # rule-question hook (issue 15)
+                return
             if parse.intent in GLOBAL_INTENTS and sure:
                 await self.dispatch_intent(ctx, parse.intent)
                 return

@@ -49,6 +49,9 @@ class RoutingConfig(StrictModel):
     personal_rule: dict[str, str]
     never_preempt: tuple[str, ...]
     never_preempt_yields_at: float = Field(default=1.0, ge=0, le=1)
+    # A guessed request for a person inside a question yields sooner: a question
+    # about staff or people ("人社局工作人员吃拿卡要咋处理") is rarely a request.
+    guessed_person_yields_at: float = Field(default=1.0, ge=0, le=1)
     handler_min_coverage: dict[str, float]
     handler_entries: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     in_flow_min_coverage: float = Field(ge=0, le=1)
@@ -93,6 +96,12 @@ _ASKING_WORDS = (
 )
 
 
+def _asked(ctx: Context) -> bool:
+    """A question as written and as read: "可不咋的，一直没工作" has 咋 in it but reads
+    as 是的 (a rhetorical yes), so it is an answer, not a question."""
+    return is_question(ctx.text) and is_question(ctx.services.nlu.understanding.reading(ctx.text))
+
+
 def _asks(text: str) -> bool:
     """Ends as a question does ("…给补贴不", "…能参加吗？", "…交啥"), or offers a choice
     ("给个人还是给企业"): asked, not said in passing."""
@@ -124,7 +133,7 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
     menu = {item["label"] for item in ctx.services.texts.raw("menu.menu")}
     if text in menu or ctx.services.nlu.exact_command(text) is not None:
         return None  # a command or a menu label
-    if compact(text) in {compact(w) for w in cfg.flow_own_words} or not is_question(text):
+    if compact(text) in {compact(w) for w in cfg.flow_own_words} or not _asked(ctx):
         return None
     sure = parse.confidence >= ctx.services.settings.intent_threshold
     # An action said outright (转人工, an escape phrase: certain) is never pre-empted; the
@@ -136,7 +145,8 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
     if parse.intent in cfg.place_intents and find_places(text):
         return None  # "延吉有哪些定点培训机构": the course search reads the place
     answer = ctx.services.nlu.answer_question(text, parse)
-    if answer is None or (action and answer.score < cfg.never_preempt_yields_at):
+    yields_at = cfg.guessed_person_yields_at if parse.intent == "human_agent" else cfg.never_preempt_yields_at
+    if answer is None or (action and answer.score < min(yields_at, cfg.never_preempt_yields_at)):
         return None
     if sure and answer.entry_id in cfg.handler_entries.get(parse.intent, ()):
         return None  # the handler says it more fully
@@ -214,6 +224,21 @@ async def side_question(ctx: Context) -> bool:
         return False  # the flow (or the engine's change of topic) handles it
     if ctx.flow == ELIGIBILITY_FLOW and ctx.state.step in ctx.facts.profile() and not _asks(ctx.text):
         return False  # "没有，哪来的退休金" at the pension question: a rhetorical answer, not a question
+    say_answer(ctx, answer, offers=False)
+    await resume_flow(ctx)
+    return True
+
+
+async def declined_question(ctx: Context) -> bool:
+    """Inside a flow, a rule question the flow did not take as its answer.
+
+    The flow has had its say, so the question is read as it would be outside a
+    flow: "人社局工作人员吃拿卡要咋处理" is 第三十二条, not the classifier's guess
+    of 转人工 — and the flow's question comes again.
+    """
+    answer = rule_answer(ctx, in_flow=False)
+    if answer is None or personal_intent(ctx, answer) is not None:
+        return False
     say_answer(ctx, answer, offers=False)
     await resume_flow(ctx)
     return True
