@@ -12,13 +12,16 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+if TYPE_CHECKING:
+    from bot.turn_store import TurnStore
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -110,6 +113,19 @@ class Database:
         self.check_present()
         async with self.sessionmaker() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[TurnStore]:
+        """A chat turn's connection in a transaction, with its Core bookkeeping (bot.turn_store)."""
+        from bot.turn_store import TurnStore
+
+        self.check_present()
+        async with self.engine.connect() as conn, conn.begin():
+            store = TurnStore(conn)
+            try:
+                yield store
+            finally:
+                await store.close()
 
     async def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to run on every start)."""
