@@ -20,6 +20,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from models import sqlite_inline
+
 if TYPE_CHECKING:
     from bot.turn_store import TurnStore
 
@@ -62,6 +64,8 @@ _PG_POOL: dict[str, Any] = {
     "connect_args": {"prepared_statement_cache_size": 256},
 }
 _SQLITE_POOL: dict[str, Any] = {"pool_reset_on_return": None}
+# A request waits its turn for the one connection; generous, as the old busy timeout was.
+_INLINE_POOL: dict[str, Any] = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
 
 
 def _listen_pool(engine: AsyncEngine, *, is_sqlite: bool) -> None:
@@ -99,10 +103,15 @@ class Database:
                 os.close(os.open(self.sqlite_path, os.O_CREAT | os.O_RDWR, 0o600))
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, **_PG_POOL)
+        inline = self.sqlite_path is not None
         if self.is_sqlite:
             kwargs.update(_SQLITE_POOL)
+        if inline:
+            # One connection per process, on the event loop (models.sqlite_inline): the
+            # pool's single connection is the queue every writer of the process waits in.
+            kwargs.update(async_creator=sqlite_inline.connector(str(self.sqlite_path)), **_INLINE_POOL)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        if self.is_sqlite:
+        if self.is_sqlite and not inline:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         _listen_pool(self.engine, is_sqlite=self.is_sqlite)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
