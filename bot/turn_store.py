@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -119,7 +120,15 @@ class TurnStore:
     async def lock_user(self, channel: str, external_id: str, now: datetime) -> ChatUser:
         """The chat user, created on first contact, locked for the turn."""
         params = {"channel": channel, "external_id": external_id}
-        row = (await self.conn.execute(LOCK_USER, params)).mappings().first()
+        try:
+            row = (await self.conn.execute(LOCK_USER, params)).mappings().first()
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            # The pooled connection had died unseen (no pre-ping): nothing of the turn
+            # ran yet, so roll back the dead one and run the first statement on a new one.
+            await self.conn.rollback()
+            row = (await self.conn.execute(LOCK_USER, params)).mappings().first()
         if row is None:
             await self.conn.execute(INSERT_USER[self.dialect], {**params, "created_at": now})
             row = (await self.conn.execute(LOCK_USER, params)).mappings().one()

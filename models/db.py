@@ -18,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from models import sqlite_inline
@@ -51,15 +52,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 # --- issue 17: the pool on the hot path -----------------------------------
-# The reset-on-return cost SQLite a ROLLBACK through the driver thread, though
-# every transaction here already ends in COMMIT or ROLLBACK: roll back on
-# return only a connection still inside a transaction.
-# PostgreSQL keeps the pool's pre-ping for now: a connection the server cut
-# (a restart, a failover, a firewall) must cost the next request nothing
-# (issue 12), and dropping the ping needs the engine to retry a turn's
-# transaction once on a disconnect first (issue 17, still to do).
+# The reset-on-return cost SQLite a ROLLBACK, though every transaction here
+# already ends in COMMIT or ROLLBACK: roll back on return only a connection
+# still inside a transaction. (asyncpg's adapter already skips it when no
+# transaction is open.)
+# PostgreSQL: no pre-ping, which cost three round trips (BEGIN, ";", ROLLBACK)
+# on every checkout. A connection the server cut (a restart, a failover,
+# pg_terminate_backend) is known to asyncpg as closed as soon as the loop has
+# read the server's goodbye: it is replaced at checkout for free (see
+# `_listen_pool`), so it costs the next request nothing (issue 12). One that
+# died silently (a firewall) fails on its first statement; a chat turn then
+# retries that statement once on a new connection (bot.turn_store).
 _PG_POOL: dict[str, Any] = {
-    "pool_pre_ping": True,
+    "pool_pre_ping": False,
     # asyncpg prepares each statement once per connection and reuses it.
     "connect_args": {"prepared_statement_cache_size": 256},
 }
@@ -70,6 +75,16 @@ _INLINE_POOL: dict[str, Any] = {"pool_size": 1, "max_overflow": 0, "pool_timeout
 
 def _listen_pool(engine: AsyncEngine, *, is_sqlite: bool) -> None:
     pool = engine.sync_engine.pool
+
+    if not is_sqlite:
+
+        @event.listens_for(pool, "checkout")
+        def _checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+            driver = getattr(dbapi_conn, "driver_connection", None)
+            is_closed = getattr(driver, "is_closed", None)
+            if is_closed is not None and is_closed():
+                # The pool discards it and checks out (or connects) another.
+                raise DisconnectionError("the server closed this pooled connection")
 
     if is_sqlite:
 
@@ -129,10 +144,13 @@ class Database:
         from bot.turn_store import TurnStore
 
         self.check_present()
-        async with self.engine.connect() as conn, conn.begin():
+        async with self.engine.connect() as conn:
+            # Commit as you go: the first statement begins the transaction, so that a
+            # connection found dead there can be rolled back and replaced (TurnStore).
             store = TurnStore(conn)
             try:
                 yield store
+                await conn.commit()
             finally:
                 await store.close()
 
