@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,21 +57,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 # already ends in COMMIT or ROLLBACK: roll back on return only a connection
 # still inside a transaction. (asyncpg's adapter already skips it when no
 # transaction is open.)
-# PostgreSQL: no pre-ping, which cost three round trips (BEGIN, ";", ROLLBACK)
-# on every checkout. A connection the server cut (a restart, a failover,
-# pg_terminate_backend) is known to asyncpg as closed as soon as the loop has
-# read the server's goodbye: it is replaced at checkout for free (see
-# `_listen_pool`), so it costs the next request nothing (issue 12). One that
-# died silently (a firewall) fails on its first statement; a chat turn then
-# retries that statement once on a new connection (bot.turn_store).
+# PostgreSQL: a chat turn skips the pool's pre-ping, which cost three round
+# trips (BEGIN, ";", ROLLBACK) on every checkout: a connection the server cut
+# (a restart, a failover, pg_terminate_backend) then fails the turn's first
+# statement, which is retried once on a new connection (bot.turn_store). Every
+# other session keeps the ping (issue 12: a cut connection costs the next
+# request nothing), done in `_listen_pool` so that a turn can opt out.
 _PG_POOL: dict[str, Any] = {
     "pool_pre_ping": False,
     # asyncpg prepares each statement once per connection and reuses it.
     "connect_args": {"prepared_statement_cache_size": 256},
 }
+# Set while a chat turn checks out its connection: no pre-ping for it.
+_NO_PING: ContextVar[bool] = ContextVar("no_pre_ping", default=False)
 _SQLITE_POOL: dict[str, Any] = {"pool_reset_on_return": None}
-# A request waits its turn for the one connection; generous, as the old busy timeout was.
-_INLINE_POOL: dict[str, Any] = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+# Readers (the console, health checks) beside the writers, who queue for one write lock.
+_INLINE_POOL: dict[str, Any] = {"pool_size": 5, "max_overflow": 10}
 
 
 def _listen_pool(engine: AsyncEngine, *, is_sqlite: bool) -> None:
@@ -85,6 +87,12 @@ def _listen_pool(engine: AsyncEngine, *, is_sqlite: bool) -> None:
             if is_closed is not None and is_closed():
                 # The pool discards it and checks out (or connects) another.
                 raise DisconnectionError("the server closed this pooled connection")
+            if _NO_PING.get():
+                return
+            try:
+                dbapi_conn.ping()
+            except Exception as exc:
+                raise DisconnectionError("the pooled connection did not answer") from exc
 
     if is_sqlite:
 
@@ -122,8 +130,8 @@ class Database:
         if self.is_sqlite:
             kwargs.update(_SQLITE_POOL)
         if inline:
-            # One connection per process, on the event loop (models.sqlite_inline): the
-            # pool's single connection is the queue every writer of the process waits in.
+            # Connections driven on the event loop (models.sqlite_inline); the process's
+            # writers queue for one write lock there, never in SQLite's busy handler.
             kwargs.update(async_creator=sqlite_inline.connector(str(self.sqlite_path)), **_INLINE_POOL)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite and not inline:
@@ -140,19 +148,28 @@ class Database:
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[TurnStore]:
-        """A chat turn's connection in a transaction, with its Core bookkeeping (bot.turn_store)."""
+        """A chat turn's connection, with its Core bookkeeping (bot.turn_store); committed on success.
+
+        Commit as you go: the first statement begins the transaction, so that a
+        connection found dead there can be rolled back and replaced (TurnStore).
+        """
         from bot.turn_store import TurnStore
 
         self.check_present()
-        async with self.engine.connect() as conn:
-            # Commit as you go: the first statement begins the transaction, so that a
-            # connection found dead there can be rolled back and replaced (TurnStore).
-            store = TurnStore(conn)
-            try:
-                yield store
-                await conn.commit()
-            finally:
-                await store.close()
+        token: Token[bool] | None = _NO_PING.set(True)
+        try:
+            async with self.engine.connect() as conn:
+                _NO_PING.reset(token)  # only the turn's own checkout skips the ping
+                token = None
+                store = TurnStore(conn)
+                try:
+                    yield store
+                    await conn.commit()
+                finally:
+                    await store.close()
+        finally:
+            if token is not None:
+                _NO_PING.reset(token)
 
     async def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to run on every start)."""

@@ -11,11 +11,13 @@ inside the call, so the connection's busy timeout is kept to a few
 milliseconds; when another process holds the write lock the statement fails at
 once with "database is locked" and is retried after an `asyncio.sleep` with a
 growing backoff, up to the same overall deadline the blocking handler had.
-Within one process there is one connection (the pool's only one, which is the
-queue every writer waits in), so the process's own transactions never meet in
-SQLite at all. Writers take the lock with BEGIN IMMEDIATE, at their first write:
-met there, a lock is waited for before the transaction has read or written
-anything, so retrying that statement is always safe.
+Within one process, writers never meet in SQLite at all: a connection takes
+the process's write lock (an asyncio lock, FIFO, shared by the Database's
+connections) before its transaction's first write and gives it back at COMMIT
+or ROLLBACK, so the engine, the inbox, the outbox and the jobs queue for it in
+order; readers never wait (WAL). Writers take SQLite's lock with BEGIN
+IMMEDIATE, at their first write: met there, another process's lock is waited for
+before the transaction has written anything, so retrying that statement is safe.
 """
 
 from __future__ import annotations
@@ -41,6 +43,39 @@ PRAGMAS = (
 )
 
 
+# Statements before which sqlite3 opens a transaction (its legacy rule), and BEGIN itself.
+_WRITE_STARTS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN")
+# How often a statement met another process's lock (for tests and the bench).
+lock_waits = 0
+
+
+def _writes(sql: str) -> bool:
+    return sql.lstrip()[:7].upper().startswith(_WRITE_STARTS)
+
+
+class WriteLock:
+    """One per Database: its connections' transactions run one at a time, in order."""
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _for_loop(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
+    async def acquire(self) -> asyncio.Lock:
+        lock = self._for_loop()
+        try:
+            async with asyncio.timeout(LOCK_DEADLINE_S):
+                await lock.acquire()
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
+        return lock
+
+
 def _locked(error: sqlite3.OperationalError) -> bool:
     text = str(error).lower()
     return "database is locked" in text or "database table is locked" in text
@@ -53,6 +88,8 @@ async def _retry_locked(call: Callable[[], Any]) -> Any:
     except sqlite3.OperationalError as error:
         if not _locked(error):
             raise
+    global lock_waits
+    lock_waits += 1
     deadline = time.monotonic() + LOCK_DEADLINE_S
     delay = FIRST_BACKOFF_S
     while True:
@@ -68,10 +105,11 @@ async def _retry_locked(call: Callable[[], Any]) -> Any:
 class InlineCursor:
     """aiosqlite's Cursor surface over a sqlite3 cursor."""
 
-    __slots__ = ("_cursor",)
+    __slots__ = ("_cursor", "_owner")
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, owner: InlineConnection) -> None:
         self._cursor = cursor
+        self._owner = owner
 
     async def __aenter__(self) -> InlineCursor:
         return self
@@ -81,15 +119,23 @@ class InlineCursor:
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
         cursor = self._cursor
-        if parameters is None:
-            await _retry_locked(lambda: cursor.execute(sql))
-        else:
-            await _retry_locked(lambda: cursor.execute(sql, parameters))
+        await self._owner.before(sql)
+        try:
+            if parameters is None:
+                await _retry_locked(lambda: cursor.execute(sql))
+            else:
+                await _retry_locked(lambda: cursor.execute(sql, parameters))
+        finally:
+            self._owner.after()
         return self
 
     async def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]]) -> InlineCursor:
         rows = list(seq_of_parameters)
-        await _retry_locked(lambda: self._cursor.executemany(sql, rows))
+        await self._owner.before(sql)
+        try:
+            await _retry_locked(lambda: self._cursor.executemany(sql, rows))
+        finally:
+            self._owner.after()
         return self
 
     async def fetchone(self) -> Any:
@@ -131,8 +177,21 @@ class InlineCursor:
 class InlineConnection:
     """aiosqlite's Connection surface over a sqlite3 connection used on the loop's thread."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, write_lock: WriteLock) -> None:
         self._conn: sqlite3.Connection | None = conn
+        self._write_lock = write_lock
+        self._held: asyncio.Lock | None = None
+
+    async def before(self, sql: str) -> None:
+        """Queue for the process's write lock before a transaction's first write."""
+        if self._held is None and _writes(sql):
+            self._held = await self._write_lock.acquire()
+
+    def after(self) -> None:
+        """Give the write lock back once no transaction is open (committed, or never begun)."""
+        if self._held is not None and not (self._conn is not None and self._conn.in_transaction):
+            held, self._held = self._held, None
+            held.release()
 
     @property
     def _connection(self) -> sqlite3.Connection | None:
@@ -157,35 +216,41 @@ class InlineConnection:
         self._open().isolation_level = value
 
     def cursor(self) -> InlineCursor:
-        return InlineCursor(self._open().cursor())
+        return InlineCursor(self._open().cursor(), self)
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
         return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
         conn = self._open()
-        await _retry_locked(conn.commit)
+        try:
+            await _retry_locked(conn.commit)
+        finally:
+            self.after()
 
     async def rollback(self) -> None:
-        self._open().rollback()
+        try:
+            self._open().rollback()
+        finally:
+            self.after()
 
     async def create_function(self, *args: Any, **kw: Any) -> None:
         self._open().create_function(*args, **kw)
 
     async def close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            conn.close()
+        self.stop()
 
     def stop(self) -> None:
-        """aiosqlite's forced close, used when SQLAlchemy terminates a connection."""
+        """Close (also aiosqlite's forced close, used when SQLAlchemy terminates a connection)."""
         if self._conn is not None:
             conn, self._conn = self._conn, None
             conn.close()
+        self.after()
 
 
 def connector(url_path: str) -> Callable[[], Any]:
-    """The `async_creator` for a SQLite file (or ":memory:") path: one inline connection."""
+    """The `async_creator` for a SQLite file path: inline connections sharing one write lock."""
+    write_lock = WriteLock()
 
     async def connect() -> InlineConnection:
         # check_same_thread off only so the pool may close it from a finalizer; every
@@ -195,6 +260,6 @@ def connector(url_path: str) -> Callable[[], Any]:
         )
         for pragma in PRAGMAS:
             await _retry_locked(lambda p=pragma: conn.execute(p))
-        return InlineConnection(conn)
+        return InlineConnection(conn, write_lock)
 
     return connect
