@@ -52,6 +52,18 @@ OPEN_SCRIPT = ["你好", "菜单", "我能享受培训补贴吗", "不清楚", "
 Body = Callable[[int, int], Any]
 
 
+GOALS = (
+    "SQLite ratio >= 0.35 and p99 <= 60 ms; CPU <= 1.5 ms greeting, <= 3 ms bound 补贴到哪了;"
+    " WeChat p99 <= 300 ms; warm start <= 2 s; PostgreSQL turns/s growing 1 -> 2 processes"
+)
+
+
+def _load() -> str:
+    """The machine's load beside the figures (`uptime`'s averages), as they depend on it."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -347,6 +359,8 @@ async def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-chat-"))
     sqlite_dir = root / "sqlite"
     print(f"chat benchmark: {USERS} users x {TURNS} turns ({BOUND} of them bound trainees)")
+    print(f"  {_load()}   (other work on the machine inflates the absolute figures; ratios less so)")
+    print(f"  goals (issue 17): {GOALS}")
     async with ClientSession(connector=TCPConnector(limit=0)) as session:
         # Starts: cold on an empty data directory, then warm.
         cold = Server(_env(sqlite_dir, ""))
@@ -387,6 +401,7 @@ async def main() -> None:
             print(line, flush=True)
     print(f"  start, cold (empty data dir): {cold_s:5.2f} s   warm: {min(warm_runs):5.2f} s (best of 2)")
     print(_yaml_read())
+    print(f"  {_load()}")
 
 
 if __name__ == "__main__":

@@ -27,10 +27,11 @@ from bot import ops
 from bot.handover import turn as handover_turn
 from bot.identity import mask_personal, normalize_inbound
 from bot.services import Services
+from bot.turn_store import LazySession, TurnStore
 from handlers import rules
 from handlers.base import Context, Reply, get_flow, has_flow, intent_handler
 from handlers.eligibility.person import opens_screening
-from models import ChatUser, ConversationState, Message
+from models import ChatUser, ConversationState
 from nlu.facts import read_facts
 from nlu.types import Parse
 
@@ -99,15 +100,19 @@ class Engine:
         """Run one turn; a redelivered `platform_msg_id` gets the first answer back, unchanged."""
         started = time.perf_counter()
         text = normalize_inbound(text or "")  # the turn reads it; only its masked form is kept
-        async with self._turn_lock(channel, external_id), self.services.db.session() as db:
-            user = await self.get_user(db, channel, external_id, lock=True)
+        async with self._turn_lock(channel, external_id), self.services.db.turn() as store:
+            user = await store.lock_user(channel, external_id, self.services.clock.now())
             if display_name and not user.display_name:
                 user.display_name = display_name[:100]
             if platform_msg_id is not None:
-                previous = await self._previous_answer(db, user.id, platform_msg_id)
+                previous = await store.previous_answer(user.id, platform_msg_id)
                 if previous is not None:
-                    return previous
-            result = await self._turn(db, user, text, platform_msg_id)
+                    await store.save_user()
+                    inbound_id, intent, replies = previous
+                    return TurnResult(
+                        [Reply(t, c) for t, c in replies], user.id, inbound_id, duplicate=True, intent=intent
+                    )
+            result = await self._turn(store, user, text, platform_msg_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
         ops.turn_done(channel, result, elapsed_ms / 1000)
         if elapsed_ms > self.services.settings.slow_turn_ms:
@@ -115,7 +120,7 @@ class Engine:
         return result
 
     async def get_user(self, db: AsyncSession, channel: str, external_id: str, *, lock: bool) -> ChatUser:
-        """The chat user, created on first contact; locked for the turn when asked."""
+        """The chat user, created on first contact; locked when asked (for callers outside a turn)."""
         query = select(ChatUser).where(ChatUser.channel == channel, ChatUser.external_id == external_id)
         if lock:
             query = query.with_for_update()
@@ -130,51 +135,24 @@ class Engine:
         )
         return (await db.execute(query)).scalar_one()
 
-    async def _previous_answer(
-        self, db: AsyncSession, user_id: int, platform_msg_id: str
-    ) -> TurnResult | None:
-        inbound = (
-            await db.execute(
-                select(Message).where(
-                    Message.chat_user_id == user_id, Message.platform_msg_id == platform_msg_id
-                )
-            )
-        ).scalar_one_or_none()
-        if inbound is None:
-            return None
-        outs = (
-            await db.execute(select(Message).where(Message.in_reply_to_id == inbound.id).order_by(Message.id))
-        ).scalars()
-        replies = [Reply(m.text, list(m.choices or [])) for m in outs]
-        return TurnResult(replies, user_id, inbound.id, duplicate=True, intent=inbound.intent)
-
     async def _turn(
-        self, db: AsyncSession, user: ChatUser, raw_text: str, platform_msg_id: str | None
+        self, store: TurnStore, user: ChatUser, raw_text: str, platform_msg_id: str | None
     ) -> TurnResult:
         services = self.services
         now = services.clock.now()
         text = (raw_text or "").strip()
         max_chars = services.settings.max_text_chars
-        inbound = Message(
-            chat_user_id=user.id,
-            direction="in",
-            text=mask_personal(text)[:max_chars],
-            platform_msg_id=platform_msg_id,
-            created_at=now,
-        )
-        db.add(inbound)
+        masked = mask_personal(text)[:max_chars]  # privacy: only the masked text is ever stored
         user.last_inbound_at = now
-        state = await db.get(ConversationState, user.id)
-        if state is None:
-            state = ConversationState(chat_user_id=user.id, data={}, last_choices=[], updated_at=now)
-            db.add(state)
-        await db.flush()
+        state = await store.load_state(user.id, now)
 
         text = self._resolve_choice_number(text, state)
         if not text or len(text) > max_chars:
             parse = Parse("out_of_scope", 0.0)
         else:
             parse = self._label_override(text, services.nlu.parse(text, now.date()))
+        inbound_id = await store.add_inbound(user.id, masked, platform_msg_id, parse.intent, now)
+        db: Any = LazySession(store)
         ctx = Context(text=text, parse=parse, user=user, state=state, db=db, now=now, services=services)
         # -- facts hook (issue 14): profile facts said in passing, on every message --
         if text and len(text) <= max_chars:
@@ -182,7 +160,8 @@ class Engine:
         # -- end facts hook --
 
         # Hand-over (转人工): while a person holds the conversation the bot steps aside.
-        if await handover_turn.intercept(ctx):
+        open_handover, staff_waiting = await store.handover_flags(user.id)
+        if open_handover and await handover_turn.intercept(ctx):
             pass
         elif not text:
             ctx.say_key("menu.empty", self.menu_labels)
@@ -191,24 +170,16 @@ class Engine:
         else:
             await self.route(ctx)
 
-        inbound.intent = parse.intent
         state.updated_at = now
         last_choices = next((r.choices for r in reversed(ctx.replies) if r.choices), [])
         state.last_choices = list(last_choices)
-        for reply in ctx.replies:
-            db.add(
-                Message(
-                    chat_user_id=user.id,
-                    direction="out",
-                    text=reply.text,
-                    choices=list(reply.choices),
-                    in_reply_to_id=inbound.id,
-                    created_at=now,
-                )
-            )
         # Hand-over: staff messages a web user has not seen yet come first.
-        replies = await handover_turn.pending(ctx) + ctx.replies
-        return TurnResult(replies, user.id, inbound.id, intent=parse.intent, meta={"flow": state.flow})
+        waiting = await handover_turn.pending(ctx) if staff_waiting else []
+        await store.save_user()
+        await store.add_replies(user.id, inbound_id, ctx.replies, now)
+        await store.save_state(state)
+        replies = waiting + ctx.replies
+        return TurnResult(replies, user.id, inbound_id, intent=parse.intent, meta={"flow": state.flow})
 
     @staticmethod
     def _resolve_choice_number(text: str, state: ConversationState) -> str:

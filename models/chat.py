@@ -56,7 +56,6 @@ class ChatUser(Base):
     # False once the platform says we cannot reach them (unsubscribed, blocked the bot).
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     last_inbound_at: Mapped[datetime | None]
-    handoff_requested_at: Mapped[datetime | None]
     # Answers given in the eligibility conversation, reused by later flows.
     profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,14 +11,21 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar, Token
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from models import sqlite_inline
+
+if TYPE_CHECKING:
+    from bot.turn_store import TurnStore
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -46,23 +53,46 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 # --- issue 17: the pool on the hot path -----------------------------------
-# The reset-on-return cost SQLite a ROLLBACK through the driver thread, though
-# every transaction here already ends in COMMIT or ROLLBACK: roll back on
-# return only a connection still inside a transaction.
-# PostgreSQL keeps the pool's pre-ping for now: a connection the server cut
-# (a restart, a failover, a firewall) must cost the next request nothing
-# (issue 12), and dropping the ping needs the engine to retry a turn's
-# transaction once on a disconnect first (issue 17, still to do).
+# The reset-on-return cost SQLite a ROLLBACK, though every transaction here
+# already ends in COMMIT or ROLLBACK: roll back on return only a connection
+# still inside a transaction. (asyncpg's adapter already skips it when no
+# transaction is open.)
+# PostgreSQL: a chat turn skips the pool's pre-ping, which cost three round
+# trips (BEGIN, ";", ROLLBACK) on every checkout: a connection the server cut
+# (a restart, a failover, pg_terminate_backend) then fails the turn's first
+# statement, which is retried once on a new connection (bot.turn_store). Every
+# other session keeps the ping (issue 12: a cut connection costs the next
+# request nothing), done in `_listen_pool` so that a turn can opt out.
 _PG_POOL: dict[str, Any] = {
-    "pool_pre_ping": True,
+    "pool_pre_ping": False,
     # asyncpg prepares each statement once per connection and reuses it.
     "connect_args": {"prepared_statement_cache_size": 256},
 }
+# Set while a chat turn checks out its connection: no pre-ping for it.
+_NO_PING: ContextVar[bool] = ContextVar("no_pre_ping", default=False)
 _SQLITE_POOL: dict[str, Any] = {"pool_reset_on_return": None}
+# Readers (the console, health checks) beside the writers, who queue for one write lock.
+_INLINE_POOL: dict[str, Any] = {"pool_size": 5, "max_overflow": 10}
 
 
 def _listen_pool(engine: AsyncEngine, *, is_sqlite: bool) -> None:
     pool = engine.sync_engine.pool
+
+    if not is_sqlite:
+
+        @event.listens_for(pool, "checkout")
+        def _checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+            driver = getattr(dbapi_conn, "driver_connection", None)
+            is_closed = getattr(driver, "is_closed", None)
+            if is_closed is not None and is_closed():
+                # The pool discards it and checks out (or connects) another.
+                raise DisconnectionError("the server closed this pooled connection")
+            if _NO_PING.get():
+                return
+            try:
+                dbapi_conn.ping()
+            except Exception as exc:
+                raise DisconnectionError("the pooled connection did not answer") from exc
 
     if is_sqlite:
 
@@ -96,10 +126,15 @@ class Database:
                 os.close(os.open(self.sqlite_path, os.O_CREAT | os.O_RDWR, 0o600))
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, **_PG_POOL)
+        inline = self.sqlite_path is not None
         if self.is_sqlite:
             kwargs.update(_SQLITE_POOL)
+        if inline:
+            # Connections driven on the event loop (models.sqlite_inline); the process's
+            # writers queue for one write lock there, never in SQLite's busy handler.
+            kwargs.update(async_creator=sqlite_inline.connector(str(self.sqlite_path)), **_INLINE_POOL)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        if self.is_sqlite:
+        if self.is_sqlite and not inline:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         _listen_pool(self.engine, is_sqlite=self.is_sqlite)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -110,6 +145,31 @@ class Database:
         self.check_present()
         async with self.sessionmaker() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[TurnStore]:
+        """A chat turn's connection, with its Core bookkeeping (bot.turn_store); committed on success.
+
+        Commit as you go: the first statement begins the transaction, so that a
+        connection found dead there can be rolled back and replaced (TurnStore).
+        """
+        from bot.turn_store import TurnStore
+
+        self.check_present()
+        token: Token[bool] | None = _NO_PING.set(True)
+        try:
+            async with self.engine.connect() as conn:
+                _NO_PING.reset(token)  # only the turn's own checkout skips the ping
+                token = None
+                store = TurnStore(conn)
+                try:
+                    yield store
+                    await conn.commit()
+                finally:
+                    await store.close()
+        finally:
+            if token is not None:
+                _NO_PING.reset(token)
 
     async def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to run on every start)."""

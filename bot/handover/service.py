@@ -108,7 +108,6 @@ def _end(handover: Handover, user: ChatUser, state: str, reason: str, now: datet
     handover.ended_reason = reason
     handover.ended_at = now
     handover.asking_region = False
-    user.handoff_requested_at = None
 
 
 async def start(
@@ -127,8 +126,6 @@ async def start(
         created_at=now,
     )
     db.add(handover)
-    if user.handoff_requested_at is None:
-        user.handoff_requested_at = now
     await db.flush()
     await _audit(db, f"chat_user:{user.id}", "handover_request", handover, region_code=region, source=source)
     return handover

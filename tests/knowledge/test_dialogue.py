@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from models import AuditEntry, ChatUser
+from models import AuditEntry, ChatUser, Handover
 from tests.attendance import factory
 from tests.conftest import ChatDriver
 
@@ -165,7 +165,8 @@ async def test_unknown_question_says_so_and_offers_a_person_and_12333(
     assert "身份证" not in chat.text
     async with services.db.session() as db:
         user = (await db.execute(select(ChatUser).where(ChatUser.external_id == chat.user_id))).scalar_one()
-        assert user.handoff_requested_at is None  # offered, not forced
+        opened = (await db.execute(select(Handover).where(Handover.chat_user_id == user.id))).all()
+        assert opened == []  # offered, not forced
 
 
 async def test_inside_a_flow_an_unknown_question_is_said_so_and_the_question_comes_back(

@@ -7,9 +7,14 @@ carries it (or its SQLite write lock) to the next user.
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import text
+import shutil
+import subprocess
+from datetime import UTC, datetime
 
+import pytest
+from sqlalchemy import func, select, text
+
+from models import ChatUser
 from models.db import Database
 
 
@@ -64,5 +69,36 @@ async def test_sqlite_connection_returned_inside_a_transaction_is_rolled_back(db
         async with db.session() as session:
             rows = (await session.execute(text("SELECT x FROM probe ORDER BY x"))).scalars().all()
         assert rows == [2]
+    finally:
+        await db.dispose()
+
+
+def _kill_other_backends_blocking(url: str) -> None:
+    """The same cut, done without yielding to the event loop: the pool cannot have seen it yet."""
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    sql = (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    subprocess.run(["psql", dsn, "-qAtc", sql], check=True, capture_output=True, timeout=30)
+
+
+async def test_a_turn_on_a_connection_cut_unseen_is_retried_once(pg_url: str) -> None:
+    if shutil.which("psql") is None:
+        pytest.skip("needs the psql client")
+    db = Database(pg_url, pool_size=1)
+    now = datetime.now(UTC)
+    try:
+        async with db.turn() as store:
+            first = await store.lock_user("web", "cut-unseen", now)
+        _kill_other_backends_blocking(pg_url)
+        async with db.turn() as store:
+            again = await store.lock_user("web", "cut-unseen", now)
+        assert again.id == first.id
+        async with db.session() as session:
+            n = (
+                await session.execute(select(func.count()).where(ChatUser.external_id == "cut-unseen"))
+            ).scalar_one()
+        assert n == 1
     finally:
         await db.dispose()

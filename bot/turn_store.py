@@ -1,0 +1,243 @@
+"""The turn's bookkeeping in SQLAlchemy Core, on one connection, in one transaction.
+
+Every turn pays for finding and locking its chat user, the redelivery check,
+the conversation state and the transcript. Through the ORM's unit of work that
+was most of a greeting's CPU (issue 17); here each is one prebuilt statement
+(SQLAlchemy caches their compiled form) and the ORM session exists only when a
+handler asks for `ctx.db`. The user row is handed to handlers as a detached
+`ChatUser`, attached to that session when one is made, so a handler's changes
+are flushed by the ORM as before; without a session, the engine writes the
+changed columns itself.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+
+from models import ChatUser, ConversationState, Handover, HandoverReply, Message
+from models.handover import OPEN_STATES
+
+USERS = ChatUser.__table__
+STATES = ConversationState.__table__
+MESSAGES = Message.__table__
+USER_COLUMNS = tuple(c.key for c in USERS.columns)
+STATE_COLUMNS = tuple(c.key for c in STATES.columns)
+# Kept as copies: a handler may change them in place, and the engine compares.
+MUTABLE_USER_COLUMNS = ("profile",)
+
+_USER_WHERE = (USERS.c.channel == bindparam("channel"), USERS.c.external_id == bindparam("external_id"))
+SELECT_USER = select(*USERS.columns).where(*_USER_WHERE)
+# FOR UPDATE on PostgreSQL (the per-user lock across processes); SQLite ignores it (one writer).
+LOCK_USER = SELECT_USER.with_for_update()
+_NEW_USER = {"channel": bindparam("channel"), "external_id": bindparam("external_id")}
+INSERT_USER = {
+    "postgresql": pg_insert(USERS)
+    .values(**_NEW_USER, created_at=bindparam("created_at"))
+    .on_conflict_do_nothing(index_elements=["channel", "external_id"]),
+    "sqlite": sqlite_insert(USERS)
+    .values(**_NEW_USER, created_at=bindparam("created_at"))
+    .on_conflict_do_nothing(index_elements=["channel", "external_id"]),
+}
+# A separate statement after the lock: on PostgreSQL a state joined to the locking read
+# would come from the snapshot taken before the lock was granted (stale across processes).
+SELECT_STATE = select(*STATES.columns).where(STATES.c.chat_user_id == bindparam("user_id"))
+INSERT_STATE = insert(STATES)
+UPDATE_STATE = (
+    update(STATES)
+    .where(STATES.c.chat_user_id == bindparam("b_user_id"))
+    .values(
+        flow=bindparam("flow"),
+        step=bindparam("step"),
+        data=bindparam("data"),
+        last_choices=bindparam("last_choices"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+SELECT_PREVIOUS = select(MESSAGES.c.id, MESSAGES.c.intent).where(
+    MESSAGES.c.chat_user_id == bindparam("user_id"), MESSAGES.c.platform_msg_id == bindparam("msg_id")
+)
+SELECT_REPLIES = (
+    select(MESSAGES.c.text, MESSAGES.c.choices)
+    .where(MESSAGES.c.in_reply_to_id == bindparam("inbound_id"))
+    .order_by(MESSAGES.c.id)
+)
+INSERT_INBOUND = insert(MESSAGES).returning(MESSAGES.c.id)
+INSERT_OUTBOUND = insert(MESSAGES)
+# Whether the hand-over code has anything to do this turn: an open request, or
+# staff messages a web user has not seen (one cheap read instead of two ORM queries).
+_OPEN_HANDOVER = (
+    select(Handover.id)
+    .where(Handover.chat_user_id == bindparam("user_id"), Handover.state.in_(OPEN_STATES))
+    .exists()
+)
+_PENDING_REPLY = (
+    select(HandoverReply.id)
+    .where(HandoverReply.chat_user_id == bindparam("user_id"), HandoverReply.web_pending.is_(True))
+    .exists()
+)
+SELECT_HANDOVER_FLAGS = select(_OPEN_HANDOVER.label("open"), _PENDING_REPLY.label("pending"))
+
+
+class TurnStore:
+    """One turn's rows: read under the user's lock, written back in the same transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        self._session: AsyncSession | None = None
+        self._user: ChatUser | None = None
+        self._user_seen: dict[str, Any] = {}
+        self.state_exists = False
+
+    # -- the ORM, only when asked ------------------------------------------------
+    @property
+    def session(self) -> AsyncSession:
+        """The ORM session on the turn's connection, made on first use, with the user in it."""
+        if self._session is None:
+            self._session = AsyncSession(bind=self.conn, expire_on_commit=False)
+            if self._user is not None:
+                self._session.add(self._user)
+        return self._session
+
+    @property
+    def has_session(self) -> bool:
+        return self._session is not None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    # -- user ------------------------------------------------------------------------
+    async def lock_user(self, channel: str, external_id: str, now: datetime) -> ChatUser:
+        """The chat user, created on first contact, locked for the turn."""
+        params = {"channel": channel, "external_id": external_id}
+        try:
+            row = (await self.conn.execute(LOCK_USER, params)).mappings().first()
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            # The pooled connection had died unseen (no pre-ping): nothing of the turn
+            # ran yet, so roll back the dead one and run the first statement on a new one.
+            await self.conn.rollback()
+            row = (await self.conn.execute(LOCK_USER, params)).mappings().first()
+        if row is None:
+            await self.conn.execute(INSERT_USER[self.dialect], {**params, "created_at": now})
+            row = (await self.conn.execute(LOCK_USER, params)).mappings().one()
+        values = dict(row)
+        self._user_seen = {k: copy.deepcopy(v) if k in MUTABLE_USER_COLUMNS else v for k, v in values.items()}
+        user = ChatUser(**values)
+        make_transient_to_detached(user)
+        self._user = user
+        return user
+
+    async def save_user(self) -> None:
+        """Write the columns the turn changed (the ORM already did when it held the user)."""
+        user = self._user
+        assert user is not None
+        if self._session is not None:
+            await self._session.flush()
+            return
+        changed = {
+            key: getattr(user, key)
+            for key in USER_COLUMNS
+            if key != "id" and getattr(user, key) != self._user_seen.get(key)
+        }
+        if changed:
+            await self.conn.execute(update(USERS).where(USERS.c.id == user.id).values(**changed))
+
+    # -- redelivery ------------------------------------------------------------------
+    async def previous_answer(
+        self, user_id: int, platform_msg_id: str
+    ) -> tuple[int, str | None, list[Any]] | None:
+        """(inbound id, intent, [(text, choices)]) when this platform id was answered before."""
+        row = (
+            await self.conn.execute(SELECT_PREVIOUS, {"user_id": user_id, "msg_id": platform_msg_id})
+        ).first()
+        if row is None:
+            return None
+        replies = (await self.conn.execute(SELECT_REPLIES, {"inbound_id": row.id})).all()
+        return row.id, row.intent, [(r.text, list(r.choices or [])) for r in replies]
+
+    # -- state -----------------------------------------------------------------------
+    async def load_state(self, user_id: int, now: datetime) -> ConversationState:
+        row = (await self.conn.execute(SELECT_STATE, {"user_id": user_id})).mappings().first()
+        self.state_exists = row is not None
+        if row is None:
+            return ConversationState(
+                chat_user_id=user_id, flow=None, step=None, data={}, last_choices=[], updated_at=now
+            )
+        return ConversationState(**dict(row))
+
+    async def save_state(self, state: ConversationState) -> None:
+        values = {
+            "flow": state.flow,
+            "step": state.step,
+            "data": state.data if state.data is not None else {},
+            "last_choices": list(state.last_choices or []),
+            "updated_at": state.updated_at,
+        }
+        if self.state_exists:
+            await self.conn.execute(UPDATE_STATE, {"b_user_id": state.chat_user_id, **values})
+        else:
+            await self.conn.execute(INSERT_STATE, {"chat_user_id": state.chat_user_id, **values})
+            self.state_exists = True
+
+    # -- transcript ------------------------------------------------------------------
+    async def add_inbound(
+        self, user_id: int, text: str, platform_msg_id: str | None, intent: str | None, now: datetime
+    ) -> int:
+        values = {
+            "chat_user_id": user_id,
+            "direction": "in",
+            "text": text,
+            "choices": [],
+            "platform_msg_id": platform_msg_id,
+            "in_reply_to_id": None,
+            "intent": intent,
+            "created_at": now,
+        }
+        return int((await self.conn.execute(INSERT_INBOUND, values)).scalar_one())
+
+    async def add_replies(self, user_id: int, inbound_id: int, replies: list[Any], now: datetime) -> None:
+        if not replies:
+            return
+        rows = [
+            {
+                "chat_user_id": user_id,
+                "direction": "out",
+                "text": reply.text,
+                "choices": list(reply.choices),
+                "platform_msg_id": None,
+                "in_reply_to_id": inbound_id,
+                "intent": None,
+                "created_at": now,
+            }
+            for reply in replies
+        ]
+        await self.conn.execute(INSERT_OUTBOUND, rows)
+
+    async def handover_flags(self, user_id: int) -> tuple[bool, bool]:
+        """(an open hand-over, staff messages waiting for a web user)."""
+        row = (await self.conn.execute(SELECT_HANDOVER_FLAGS, {"user_id": user_id})).one()
+        return bool(row.open), bool(row.pending)
+
+
+class LazySession:
+    """Stands for `ctx.db`: the turn's ORM session, made the first time a handler uses it."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: TurnStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store.session, name)
