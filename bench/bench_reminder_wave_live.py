@@ -122,8 +122,13 @@ def report(label: str, out: Outcome) -> None:
         f"    k={sc.speed:g}; populated in {out.populate_seconds:.1f} s, ran {out.run_seconds:.1f} s wall for"
         f" {out.virtual_lived:,.0f} virtual s lived; {verdict}"
     )
+    failed = [job for job in out.jobs if job.startswith("FAILED")]
     for job in out.jobs:
-        print(f"    job: {job}")
+        if not job.startswith("FAILED"):
+            print(f"    job: {job}")
+    if failed:
+        # The scheduler logs a failed run and fires the next tick; the rows come back with their leases.
+        print(f"    failed job runs: {len(failed)} (first: {failed[0].splitlines()[0]})")
 
 
 async def _one(sc: Scenario, tmp: Path) -> Outcome:

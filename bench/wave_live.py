@@ -201,6 +201,17 @@ class _Sampler:
         return (sent / seconds if seconds else None), seconds
 
 
+async def _as_scheduled(job: Any, services: Services, name: str, ran: list[str]) -> None:
+    """A job run as `bot.scheduler` runs it: a failure is logged and counted, the next tick goes on."""
+    try:
+        await job(services)
+    except Exception as exc:
+        logging.getLogger(__name__).exception("scheduled job %s failed", name)
+        ran.append(
+            f"FAILED {name} at {services.clock.now():%m-%d %H:%M:%S}: {type(exc).__name__}: {exc}"[:300]
+        )
+
+
 async def _drive(
     services: Services, clock: LoopClock, jobs: list[tuple[datetime, str, Any]], ran: list[str]
 ) -> None:
@@ -220,9 +231,9 @@ async def _drive(
         while todo and todo[0][0] <= clock.now():
             _, name, job = todo.pop(0)
             started = time.perf_counter()
-            await job(services)
+            await _as_scheduled(job, services, name, ran)
             ran.append(f"{name} at {clock.now():%m-%d %H:%M:%S} ({time.perf_counter() - started:.1f} s wall)")
-        await dispatcher.run()
+        await _as_scheduled(lambda s: dispatcher.run(), services, "outbox-dispatch", ran)
         ahead = [todo[0][0]] if todo else []
         open_rows = 0
         async with services.db.session() as s:
