@@ -66,6 +66,12 @@ def _args() -> argparse.Namespace:
     p.add_argument("--mixes", default="telegram,mixed", help="telegram, mixed")
     p.add_argument("--rules", default="today,new", help="today, new")
     p.add_argument("--template-quota", type=int, default=None, help="WeChat templates a day (config's)")
+    p.add_argument(
+        "--rate-scale",
+        type=float,
+        default=float(os.environ.get("BENCH_WAVE_RATE_SCALE", "1")),
+        help="every platform rate and quota times this: 20,000 at 0.2 is 100,000's wave at 1/5 of the CPU",
+    )
     return p.parse_args()
 
 
@@ -158,9 +164,9 @@ def main() -> None:
     args = _args()
     sizes = args.sizes or ("3000" if args.small else "100000,500000")
     db = "PostgreSQL" if os.environ.get("BENCH_DATABASE_URL") else "SQLite"
-    print(
-        f"== reminder wave, live: the real jobs and dispatcher against the fake APIs, k={args.speed:g}, {db}"
-    )
+    scaled = f", every rate and quota x{args.rate_scale:g}" if args.rate_scale != 1 else ""
+    head = "== reminder wave, live: the real jobs and dispatcher against the fake APIs"
+    print(f"{head}, k={args.speed:g}, {db}{scaled}")
     # The database file lives in memory-backed /dev/shm when there is one (BENCH_WAVE_DIR to choose):
     # the question is the platforms' pace, and a commit per send should not wait for the disk.
     where = os.environ.get("BENCH_WAVE_DIR") or ("/dev/shm" if Path("/dev/shm").is_dir() else None)
@@ -170,7 +176,7 @@ def main() -> None:
                 share, mix_label = MIXES[mix]
                 print(f"-- {size:,} trainees, {mix_label}", flush=True)
                 for rule in args.rules.split(","):
-                    sc = Scenario(size, share, rule, args.speed, args.template_quota)
+                    sc = Scenario(size, share, rule, args.speed, args.template_quota, args.rate_scale)
                     out = run_fast(_one(sc, Path(tmp)), args.speed)
                     report(RULES[rule], out)
                     sys.stdout.flush()

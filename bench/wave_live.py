@@ -50,6 +50,7 @@ class Scenario:
     rule: str  # "today" (30 min before, by due time, no plan) or "new" (deadline planning)
     speed: float  # k: virtual seconds per real second
     template_quota: int | None = None  # None: config/outbox.yaml's
+    rate_scale: float = 1.0  # every platform rate and quota times this (see `_config`)
     seed: int = 20
 
 
@@ -124,13 +125,28 @@ class _Alerts(logging.Handler):
             self.lines.append(message)
 
 
-def _config(quota: int | None) -> DeliveryConfig:
+RATES = ("rate_per_second", "plan_capacity_per_second", "platform_rate_per_second")
+
+
+def _config(quota: int | None, scale: float = 1.0) -> DeliveryConfig:
+    """config/outbox.yaml, with the template quota set and every rate (and the quota) times `scale`.
+
+    A province of N/s trainees at rates/s sends the same wave, minute for
+    minute, as N at the real rates: the way to see 100,000's wave on a machine
+    that cannot send 28·k messages a second for an hour.
+    """
     config = load_config()
-    if quota is None:
-        return config
-    wechat = config.channels.wechat.model_copy(update={"template_daily_quota": quota})
-    channels = config.channels.model_copy(update={"wechat": wechat})
-    return config.model_copy(update={"channels": channels})
+    channels: dict[str, Any] = {}
+    for name in ("telegram", "wechat"):
+        channel = getattr(config.channels, name)
+        update = {key: getattr(channel, key) * scale for key in RATES if hasattr(channel, key)}
+        if name == "wechat":
+            update["template_daily_quota"] = (
+                quota if quota is not None else int(channel.template_daily_quota * scale)
+            )
+            update["service_daily_quota"] = int(channel.service_daily_quota * scale)
+        channels[name] = channel.model_copy(update=update)
+    return config.model_copy(update={"channels": config.channels.model_copy(update=channels)})
 
 
 def _templates() -> Any:
@@ -306,7 +322,7 @@ def _analyse(
 
 async def run_scenario(sc: Scenario, url: str, workdir: Path) -> Outcome:
     """One scenario on the database at `url` (empty; migrated here)."""
-    config = _config(sc.template_quota)
+    config = _config(sc.template_quota, sc.rate_scale)
     loop = asyncio.get_running_loop()
     db = Database(url)
     alerts_log = _Alerts()
@@ -322,12 +338,13 @@ async def run_scenario(sc: Scenario, url: str, workdir: Path) -> Outcome:
             begin = datetime.combine(DAY, dtime(4, 59), LOCAL_TZ)
         clock = LoopClock(begin, loop)
         wc = config.channels.wechat
-        telegram = WaveTelegram(per_second=int(config.channels.telegram.platform_rate_per_second))
+        telegram = WaveTelegram(per_second=round(config.channels.telegram.platform_rate_per_second))
         wechat = WaveWeChat(
             now=clock.now,
             tz=LOCAL_TZ,
             window=timedelta(hours=wc.service_window_hours),
             per_interaction=wc.service_messages_per_interaction,
+            per_second=max(1, round(100 * sc.rate_scale)),  # the test fake's 45011 threshold, scaled
             template_quota=wc.template_daily_quota,
             service_quota=wc.service_daily_quota,
             last_inbound=dict(province.inbound),
