@@ -39,6 +39,15 @@ about 3,600 virtual seconds of sending per scenario (30 min wall at k=2),
 500,000 about 18,000 (2.5 h at k=2). `--rate-scale 0.2` with a fifth of
 the trainees sends the same wave minute for minute (every rate and quota
 scaled) at a fifth of the CPU: 20,000 at 0.2 stands for 100,000.
+
+Known (2026-12, a machine shared by 8 sessions, load 5-12): every run at
+100,000/k=2 and 20,000x0.2/k=6 fell below the rate check (4.5/s of 5.6/s,
+timer jitter past the 30/s margin draws the fake's 429s), so no figure was
+valid yet; and the 60/40 mixes stopped sending altogether in the middle of
+the wave (both channels, leases no longer renewed, the process idle) right
+after a Telegram 429 pause, at 100,000 after a "database is locked" in
+`ChannelRunner._wind_down` escaped `Dispatcher.run`. The 300-trainee test
+mix does not meet it. To be found in bot/outbox before the mixes are quoted.
 """
 
 from __future__ import annotations
