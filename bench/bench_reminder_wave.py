@@ -1,5 +1,10 @@
 """The morning wave of check-in reminders at province scale: do they arrive before class starts?
 
+The quick model of the wave; bench/bench_reminder_wave_live.py runs the real
+service against the fake APIs (issue 20's benchmark) and is the one to quote.
+This one stays because it answers the 500,000 and evening-before questions in
+seconds, where the live run at the platforms' pace takes hours.
+
 An event-driven simulation with a virtual clock (a day of sending runs in
 seconds). It is built from the service's own pieces, not copies of them:
 
