@@ -180,8 +180,16 @@ class Dispatcher:
                     ChannelRunner(self, channel, sender, until_idle=until_idle, deadline=deadline)
                     for channel, sender in self.senders().items()
                 ]
-                for result in await asyncio.gather(*(r.run() for r in runners)):
-                    stats.add(result)
+                # One channel's failure (a locked database while it winds down) must not leave
+                # the other channel's runner orphaned mid-send: each ends, then each is logged.
+                results = await asyncio.gather(*(r.run() for r in runners), return_exceptions=True)
+                for runner, result in zip(runners, results, strict=True):
+                    if isinstance(result, BaseException):
+                        if not isinstance(result, Exception):
+                            raise result
+                        log.error("outbox: the %s runner failed", runner.channel, exc_info=result)
+                    else:
+                        stats.add(result)
                 # A kick that came while the runners were finishing must not wait for the next tick.
                 if self.kicks == kicks or loop.time() >= deadline:
                     break
