@@ -185,6 +185,7 @@ def test_trainee_sets_stay_out_of_training_and_word_lists() -> None:
         TRAINEE_HELDOUT,
         TRAINEE_HELDOUT_B,
         TRAINEE_HELDOUT_C,
+        TRAINEE_HELDOUT_D,
         load_styled,
     )
     from nlu.text import compact
@@ -223,3 +224,7 @@ def test_trainee_sets_stay_out_of_training_and_word_lists() -> None:
     blind = load_styled(DEFAULT_CONFIG_DIR / TRAINEE_HELDOUT_C)
     assert len(blind) >= 300
     assert sum(1 for u in blind if compact(u.text) in learned) <= 68
+    # Set D likewise: 66 of 366 everyday phrasings were in training when it was committed.
+    blind_d = load_styled(DEFAULT_CONFIG_DIR / TRAINEE_HELDOUT_D)
+    assert len(blind_d) >= 300
+    assert sum(1 for u in blind_d if compact(u.text) in learned) <= 66
