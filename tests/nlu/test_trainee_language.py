@@ -177,17 +177,7 @@ def test_trainee_sets_stay_out_of_training_and_word_lists() -> None:
     (answers.yaml is the flows' yes/no reader; the intent parse never reads it.)
     """
     from nlu.config import DEFAULT_CONFIG_DIR, read_yaml
-    from nlu.evaluate import (
-        TRAINEE_DEV,
-        TRAINEE_DEV_2,
-        TRAINEE_DEV_3,
-        TRAINEE_DEV_4,
-        TRAINEE_HELDOUT,
-        TRAINEE_HELDOUT_B,
-        TRAINEE_HELDOUT_C,
-        TRAINEE_HELDOUT_D,
-        load_styled,
-    )
+    from nlu.evaluate import TRAINEE_HELDOUT, TRAINEE_HELDOUT_C, TRAINEE_HELDOUT_D, UNSHARED_SETS, load_styled
     from nlu.text import compact
 
     learned: set[str] = set()
@@ -206,14 +196,7 @@ def test_trainee_sets_stay_out_of_training_and_word_lists() -> None:
     for name in ("train", "commands", "concepts", "lexicon", "colloquial", "spelling", "offtopic"):
         walk(read_yaml(DEFAULT_CONFIG_DIR / f"{name}.yaml"))
     learned.discard("")
-    for name in (
-        TRAINEE_HELDOUT,
-        TRAINEE_HELDOUT_B,
-        TRAINEE_DEV,
-        TRAINEE_DEV_2,
-        TRAINEE_DEV_3,
-        TRAINEE_DEV_4,
-    ):
+    for name in UNSHARED_SETS:
         items = load_styled(DEFAULT_CONFIG_DIR / name)
         leaked = [u.text for u in items if compact(u.text) and compact(u.text) in learned]
         assert not leaked, f"{name}: phrasings leaked into training or word lists: {leaked}"
