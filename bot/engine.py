@@ -29,7 +29,7 @@ from bot.identity import mask_personal, normalize_inbound
 from bot.services import Services
 from bot.turn_store import LazySession, TurnStore
 from handlers import rules
-from handlers.base import Context, Reply, get_flow, has_flow, intent_handler
+from handlers.base import EXACT_COMMAND, Context, Reply, get_flow, has_flow, intent_handler
 from handlers.eligibility.person import opens_screening
 from models import ChatUser, ConversationState
 from nlu.facts import read_facts
@@ -39,8 +39,6 @@ log = logging.getLogger(__name__)
 
 # Intents that work even inside a flow (when the NLU is sure enough).
 GLOBAL_INTENTS = ("cancel", "human_agent", "help")
-# The NLU gives exact commands (签到, 取消, menu labels) full confidence.
-EXACT_COMMAND = 0.999
 # Intents that are answers, never a change of topic inside a flow.
 ANSWER_INTENTS = ("affirm", "deny", "out_of_scope", "greet", "thanks")
 TRAILING_PUNCT = re.compile(r"[.、.\s]+$")
@@ -220,7 +218,7 @@ class Engine:
             if ctx.flow is None:  # the flow ended itself and let the message go
                 await self.route_free(ctx)
                 return
-            if await rules.declined_question(ctx):  # rule-question hook (issue 15)
+            if await rules.side_question(ctx, declined=True):  # rule-question hook (issue 15)
                 return
             if parse.intent in GLOBAL_INTENTS and sure:
                 await self.dispatch_intent(ctx, parse.intent)

@@ -21,6 +21,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from nlu.facts import NO_FACTS, Facts
 from nlu.types import Parse
 
+# The NLU gives exact commands and escape phrases (签到, 取消, menu labels, 找个工作人员吧)
+# full confidence: at least this much means the user said it outright.
+EXACT_COMMAND = 0.999
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 

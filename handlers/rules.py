@@ -30,15 +30,13 @@ from sqlalchemy import select
 
 from bot.config_file import StrictModel, load_yaml
 from bot.places import find_places
-from handlers.base import Context, intent_handler
+from handlers.base import EXACT_COMMAND, Context, intent_handler
 from models import Message
 from nlu.knowledge import KNOWLEDGE_DIR
 from nlu.text import compact
 from nlu.types import PolicyAnswer
 
 ELIGIBILITY_FLOW = "eligibility"
-# The confidence of an exact command or escape phrase (bot/engine.py EXACT_COMMAND).
-_SAID_OUTRIGHT = 0.999
 
 
 class RoutingConfig(StrictModel):
@@ -51,7 +49,8 @@ class RoutingConfig(StrictModel):
     never_preempt_yields_at: float = Field(default=1.0, ge=0, le=1)
     # A guessed request for a person inside a question yields sooner: a question
     # about staff or people ("人社局工作人员吃拿卡要咋处理") is rarely a request.
-    guessed_person_yields_at: float = Field(default=1.0, ge=0, le=1)
+    # None: as never_preempt_yields_at.
+    guessed_person_yields_at: float | None = Field(default=None, ge=0, le=1)
     handler_min_coverage: dict[str, float]
     handler_entries: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     in_flow_min_coverage: float = Field(ge=0, le=1)
@@ -140,13 +139,15 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
     # classifier's guess of one ("人社局工作人员徇私舞弊怎么处理" read as human_agent)
     # yields to a rule answer that covers most of the question.
     action = parse.intent in cfg.never_preempt and sure
-    if action and parse.confidence >= _SAID_OUTRIGHT:
+    if action and parse.confidence >= EXACT_COMMAND:
         return None
     if parse.intent in cfg.place_intents and find_places(text):
         return None  # "延吉有哪些定点培训机构": the course search reads the place
     answer = ctx.services.nlu.answer_question(text, parse)
-    yields_at = cfg.guessed_person_yields_at if parse.intent == "human_agent" else cfg.never_preempt_yields_at
-    if answer is None or (action and answer.score < min(yields_at, cfg.never_preempt_yields_at)):
+    yields_at = cfg.never_preempt_yields_at
+    if parse.intent == "human_agent" and cfg.guessed_person_yields_at is not None:
+        yields_at = cfg.guessed_person_yields_at
+    if answer is None or (action and answer.score < yields_at):
         return None
     if sure and answer.entry_id in cfg.handler_entries.get(parse.intent, ()):
         return None  # the handler says it more fully
@@ -217,28 +218,20 @@ async def resume_flow(ctx: Context) -> None:
     ctx.say(f"{ctx.t('rules.back_to_flow')}\n{text}", choices)
 
 
-async def side_question(ctx: Context) -> bool:
-    """Inside a flow: answer a general rule question and re-ask the flow's question. True when done."""
-    answer = rule_answer(ctx, in_flow=True)
+async def side_question(ctx: Context, *, declined: bool = False) -> bool:
+    """Inside a flow: answer a general rule question and re-ask the flow's question. True when done.
+
+    Before the flow reads the message (`declined` False) the bar is the flow's own
+    (`in_flow_min_coverage`), and a rhetorical answer to its question stays its answer.
+    After the flow `declined` it, the question is read as it would be outside a
+    flow: "人社局工作人员吃拿卡要咋处理" is 第三十二条, not the classifier's guess of 转人工.
+    """
+    answer = rule_answer(ctx, in_flow=not declined)
     if answer is None or personal_intent(ctx, answer) is not None:
         return False  # the flow (or the engine's change of topic) handles it
-    if ctx.flow == ELIGIBILITY_FLOW and ctx.state.step in ctx.facts.profile() and not _asks(ctx.text):
+    in_screening = ctx.flow == ELIGIBILITY_FLOW and ctx.state.step in ctx.facts.profile()
+    if not declined and in_screening and not _asks(ctx.text):
         return False  # "没有，哪来的退休金" at the pension question: a rhetorical answer, not a question
-    say_answer(ctx, answer, offers=False)
-    await resume_flow(ctx)
-    return True
-
-
-async def declined_question(ctx: Context) -> bool:
-    """Inside a flow, a rule question the flow did not take as its answer.
-
-    The flow has had its say, so the question is read as it would be outside a
-    flow: "人社局工作人员吃拿卡要咋处理" is 第三十二条, not the classifier's guess
-    of 转人工 — and the flow's question comes again.
-    """
-    answer = rule_answer(ctx, in_flow=False)
-    if answer is None or personal_intent(ctx, answer) is not None:
-        return False
     say_answer(ctx, answer, offers=False)
     await resume_flow(ctx)
     return True
