@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -260,17 +261,7 @@ class KnowledgeIndex:
         query = list(dict.fromkeys(self.terms(text)))
         if sum(self._idf(t) for t in query if not t.startswith("#")) < self.config.min_query_idf:
             return None  # "补贴到哪了" says only 补贴: too little to pick an answer by
-        scores = self._bm25.get_scores(query) * self._weights
-        if not scores.any():
-            return None
-        per_entry = np.zeros(len(self.kb.entries))
-        seen = np.zeros(len(self.kb.entries), dtype=bool)
-        for d in np.argsort(-scores, kind="stable"):
-            e = self._owners[d]
-            if not seen[e]:
-                seen[e] = True
-                per_entry[e] = scores[d]
-        per_entry *= self._entry_weights
+        per_entry = self._entry_scores(query)
         total = sum(self._cover_weight(t) for t in query)
         # BM25 favours the shortest phrasing that shares a word or two; among the
         # best few, an entry that covers more of the question (over all its
@@ -279,21 +270,38 @@ class KnowledgeIndex:
         candidates = [e for e in candidates if per_entry[e] > 0]
         if not candidates or total <= 0:
             return None
-        cover = {
-            e: sum(self._cover_weight(t) for t in query if t in self._entry_terms[e]) / total
-            for e in candidates
-        }
+        cover = {e: self._coverage(query, e, total) for e in candidates}
         power = self.config.coverage_power
         ranked = sorted(candidates, key=lambda e: -per_entry[e] * cover[e] ** power)
         top = ranked[0]
         coverage = cover[top]
         runner = self.kb.entries[ranked[1]] if len(ranked) > 1 else None
-        matched = sum(
+        matched = self._informative_idf(query, self._entry_terms[top])
+        return Match(self.kb.entries[top], coverage, float(per_entry[top]), runner, matched)
+
+    def _entry_scores(self, query: list[str]) -> np.ndarray:
+        """Each entry's best document score for the query (document and entry weights applied)."""
+        scores = self._bm25.get_scores(query) * self._weights
+        per_entry = np.zeros(len(self.kb.entries))
+        seen = np.zeros(len(self.kb.entries), dtype=bool)
+        for d in np.argsort(-scores, kind="stable"):
+            e = self._owners[d]
+            if not seen[e]:
+                seen[e] = True
+                per_entry[e] = scores[d]
+        return per_entry * self._entry_weights
+
+    def _coverage(self, query: list[str], entry: int, total: float) -> float:
+        """The share of the question's weight the entry's terms cover."""
+        return sum(self._cover_weight(t) for t in query if t in self._entry_terms[entry]) / total
+
+    def _informative_idf(self, query: list[str], within: Container[str] | None = None) -> float:
+        """The IDF of the question's known words (no bigrams, no question kinds), in `within` if given."""
+        return sum(
             self._idf(t)
             for t in query
-            if t in self._entry_terms[top] and t in self._bm25.idf and not t.startswith(("#", "%ask:"))
+            if t in self._bm25.idf and not t.startswith(("#", "%ask:")) and (within is None or t in within)
         )
-        return Match(self.kb.entries[top], coverage, float(per_entry[top]), runner, matched)
 
     def _search_articles(self, rest: str, named: list[str]) -> Match:
         """A question naming its article: the entry of that article the rest of it matches best.
@@ -306,26 +314,15 @@ class KnowledgeIndex:
         query = list(dict.fromkeys(self.terms(rest)))
         best: int | None = None
         if query:
-            scores = self._bm25.get_scores(query) * self._weights
-            per_entry: dict[int, float] = {}
-            for d, owner in enumerate(self._owners):
-                o = int(owner)
-                if scores[d] > per_entry.get(o, 0.0):
-                    per_entry[o] = float(scores[d])
+            per_entry = self._entry_scores(query)
             total = sum(self._cover_weight(t) for t in query) or 1.0
+            power = self.config.coverage_power
             ranked = sorted(
-                (i for i in allowed if per_entry.get(i, 0.0) > 0),
-                key=lambda i: (
-                    -per_entry[i]
-                    * (sum(self._cover_weight(t) for t in query if t in self._entry_terms[i]) / total)
-                    ** self.config.coverage_power
-                ),
+                (i for i in allowed if per_entry[i] > 0),
+                key=lambda i: -per_entry[i] * self._coverage(query, i, total) ** power,
             )
             # Only the kind of question ("说的啥") matched: the overview says it better.
-            informative = sum(
-                self._idf(t) for t in query if t in self._bm25.idf and not t.startswith(("#", "%ask:"))
-            )
-            if ranked and informative >= self.config.min_query_idf:
+            if ranked and self._informative_idf(query) >= self.config.min_query_idf:
                 best = ranked[0]
         if best is None:
             best = self._overview[named[0]]
