@@ -50,6 +50,14 @@ class Slot:
     chat: str = field(compare=False)
 
 
+async def wait_event(event: asyncio.Event, seconds: float) -> None:
+    """Until `event` is set or `seconds` pass, whichever is first."""
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        return
+
+
 class ChannelState:
     """The state of one channel's share of a run, shared by its claiming, sending and result handling."""
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from bot.outbox.channel_state import DispatchStats
+from bot.outbox.channel_state import DispatchStats, wait_event
 from bot.outbox.claims import free_expired_claims, skip_unpushable
 from bot.outbox.config import ChannelPacing, delivery_config, templates_config
 from bot.outbox.deadlines import drop_pending_too_late
@@ -196,17 +196,11 @@ class Dispatcher:
         return stats
 
     async def wait_for_wake(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            return
+        await wait_event(self._wake, seconds)
 
     async def wait_for_work(self, seconds: float) -> None:
         """A holder's wait: a kick or a due reply ends it (a standby waits for kicks only)."""
-        try:
-            await asyncio.wait_for(self._work.wait(), seconds)
-        except TimeoutError:
-            return
+        await wait_event(self._work, seconds)
 
     @property
     def stopping(self) -> bool:

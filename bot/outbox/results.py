@@ -55,12 +55,12 @@ class ResultHandling(ChannelState):
     """The outcomes of sends: sent, retried with backoff, dead letters, unreachable chats, quota pauses."""
 
     async def _rate_limited(self, job: Job, exc: RateLimited) -> None:
+        """After a 429: this process's pacer was paused the moment it came back (`_pause_for`,
+        before the send permit was given back); here the pause is shared and the row requeued."""
         self.stats.rate_limited += 1
-        flood = self.config.flood
-        seconds = min(exc.retry_after, flood.max_pause_seconds)
+        seconds = self._flood_seconds(exc)
         metrics.retry_after(self.channel, seconds)
         log.warning("outbox %s: rate limited (%s); pausing the channel %.1fs", self.channel, exc, seconds)
-        self._pause_for(job, exc)
         await self.d.pauses().pause(self.channel, seconds, "flood")
         # The row is due when the pause ends; this process keeps its chat waiting a little longer.
         retry_at = self.now() + timedelta(seconds=seconds)
@@ -94,9 +94,12 @@ class ResultHandling(ChannelState):
 
         Synchronous, so it lands before any other send of this process may start.
         """
-        seconds = min(exc.retry_after, self.config.flood.max_pause_seconds)
+        seconds = self._flood_seconds(exc)
         self.pacer.pause_all(seconds)
         self.pacer.pause_chat(job.external_id, seconds + self.config.flood.chat_extra_seconds)
+
+    def _flood_seconds(self, exc: RateLimited) -> float:
+        return min(exc.retry_after, self.config.flood.max_pause_seconds)
 
     async def _unknown(self, job: Job, exc: OutcomeUnknown) -> None:
         """Maybe delivered: never again at once; once more after a long delay, then a dead letter."""

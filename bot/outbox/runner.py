@@ -24,7 +24,7 @@ import heapq
 import logging
 from datetime import datetime, timedelta
 
-from bot.outbox.channel_state import DispatchStats, Slot
+from bot.outbox.channel_state import DispatchStats, Slot, wait_event
 from bot.outbox.claims import claim_lanes, load_jobs, release_claims
 from bot.outbox.deadlines import TOO_LATE, TOO_LATE_REASON, note_dropped, too_late
 from bot.outbox.errors import (
@@ -120,7 +120,7 @@ class ChannelRunner(Heartbeat):
                 # freed goes to whoever is first then (a reply that came meanwhile), not to a
                 # send queued for a permit with its slot long gone.
                 self.permit_freed.clear()
-                await _wait_event(self.permit_freed, MAX_WAIT_SLICE)
+                await wait_event(self.permit_freed, MAX_WAIT_SLICE)
                 continue
             choice = self._choose()
             if choice is None:
@@ -364,13 +364,6 @@ class ChannelRunner(Heartbeat):
                     return exc
             finally:
                 self._request_over(job)
-
-
-async def _wait_event(event: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(event.wait(), seconds)
-    except TimeoutError:
-        return
 
 
 def _busy(task: asyncio.Task[None] | None) -> bool:
