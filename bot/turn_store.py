@@ -40,12 +40,10 @@ SELECT_USER = select(*USERS.columns).where(*_USER_WHERE)
 LOCK_USER = SELECT_USER.with_for_update()
 _NEW_USER = {"channel": bindparam("channel"), "external_id": bindparam("external_id")}
 INSERT_USER = {
-    "postgresql": pg_insert(USERS)
+    dialect: make(USERS)
     .values(**_NEW_USER, created_at=bindparam("created_at"))
-    .on_conflict_do_nothing(index_elements=["channel", "external_id"]),
-    "sqlite": sqlite_insert(USERS)
-    .values(**_NEW_USER, created_at=bindparam("created_at"))
-    .on_conflict_do_nothing(index_elements=["channel", "external_id"]),
+    .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    for dialect, make in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 # A separate statement after the lock: on PostgreSQL a state joined to the locking read
 # would come from the snapshot taken before the lock was granted (stale across processes).

@@ -44,11 +44,10 @@ def alembic_config(url: str) -> Config:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """aiosqlite's connections (not on the loop): SQLite's own busy handler may wait 10 s."""
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    for pragma in sqlite_inline.pragmas(10_000):
+        cur.execute(pragma)
     cur.close()
 
 

@@ -35,12 +35,18 @@ LOCK_DEADLINE_S = 10.0
 FIRST_BACKOFF_S = 0.001
 MAX_BACKOFF_S = 0.05
 
-PRAGMAS = (
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
-    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
-)
+
+def pragmas(busy_timeout_ms: int) -> tuple[str, ...]:
+    """Every SQLite connection's settings; only how long SQLite itself may wait differs."""
+    return (
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        f"PRAGMA busy_timeout={busy_timeout_ms}",
+    )
+
+
+PRAGMAS = pragmas(BUSY_TIMEOUT_MS)
 
 
 # Statements before which sqlite3 opens a transaction (its legacy rule), and BEGIN itself.
