@@ -11,35 +11,24 @@ Only a bound account is answered, and only with its own trainee's claims.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
 
 from bot.claims.config import get_claims_config
-from bot.claims.formatting import ClaimView, fmt_date, provisional_line, status_block
-from bot.claims.queries import claims_of_trainee
+from bot.claims.formatting import fmt_date, provisional_line, status_block
+from bot.claims.queries import claimable_classes, claims_of_trainee
 from bot.policy import get_policy
 from bot.policy.deadlines import compute_deadline
 from handlers.base import Context, on_intent
-from handlers.common import bound_trainee
-from models import Enrollment, Trainee, TrainingClass
+from handlers.common import bound_trainee, reader
 
 
-async def unclaimed_classes(ctx: Context, trainee: Trainee, claimed: set[int]) -> list[str]:
+async def unclaimed_classes(ctx: Context, trainee_id: int, claimed: set[int], db: Any) -> list[str]:
     """What the trainee should know about their classes that have no claim yet."""
     texts, today = ctx.services.texts, ctx.today
     d = lambda value: fmt_date(texts, value, today)  # noqa: E731
     complaint = get_claims_config().complaint_lines
-    rows = await ctx.db.execute(
-        select(TrainingClass)
-        .join(Enrollment, Enrollment.class_id == TrainingClass.id)
-        .where(
-            Enrollment.trainee_id == trainee.id,
-            Enrollment.status != "withdrawn",
-            TrainingClass.status != "cancelled",
-        )
-        .order_by(TrainingClass.end_date.desc())
-    )
     lines = []
-    for klass in rows.scalars():
+    for klass in await claimable_classes(db, trainee_id):
         if klass.id in claimed:
             continue
         if klass.end_date >= today:
@@ -73,12 +62,13 @@ async def claim_status(ctx: Context) -> None:
         return
     texts, today = ctx.services.texts, ctx.today
     complaint = get_claims_config().complaint_lines
-    rows = await claims_of_trainee(ctx.db, trainee.id)
+    db = reader(ctx)
+    rows = await claims_of_trainee(db, trainee.id)
     blocks = [
-        status_block(texts, ClaimView(claim, klass, inst), today, complaint.for_region(klass.region_code))
-        for claim, klass, inst in rows
+        status_block(texts, row, row.class_name, today, complaint.for_region(row.class_region))
+        for row in rows
     ]
-    others = await unclaimed_classes(ctx, trainee, {klass.id for _, klass, _ in rows})
+    others = await unclaimed_classes(ctx, trainee.id, {row.class_id for row in rows}, db)
     if not blocks:
         ctx.say("\n".join([texts.get("claims.none"), *others, texts.get("claims.none_hint")]))
         return

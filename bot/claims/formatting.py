@@ -54,13 +54,15 @@ def provisional_line(texts: Texts, dates: list[date | None]) -> str | None:
     return texts.get("claims.provisional", years="、".join(str(y) for y in years))
 
 
-def status_block(texts: Texts, view: ClaimView, today: date, complaint_line: str) -> str:
-    """One claim as the trainee sees it: stage, since when, next step, payment date, what to do."""
-    claim, klass = view.claim, view.klass
+def status_block(texts: Texts, claim: Any, class_name: str, today: date, complaint_line: str) -> str:
+    """One claim as the trainee sees it: stage, since when, next step, payment date, what to do.
+
+    `claim` is a `Claim` or a row with its columns (the chat reads rows, issue 17).
+    """
     d = lambda value: fmt_date(texts, value, today)  # noqa: E731
     look: Outlook = outlook(claim, today)
     lines = [
-        texts.get("claims.header", subsidy=subsidy_name(claim.subsidy_type), class_name=klass.name),
+        texts.get("claims.header", subsidy=subsidy_name(claim.subsidy_type), class_name=class_name),
         texts.get(
             "claims.stage", state=texts.get(f"claims.states.{claim.state}"), since=d(claim.state_since)
         ),
