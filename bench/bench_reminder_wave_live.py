@@ -110,8 +110,8 @@ def report(label: str, out: Outcome) -> None:
         refusals = ", ".join(f"{k} {v:,}" for k, v in c.refusals.items() if v) or "none"
         print(
             f"    {name:8} {c.reminders:>7,}: before start {c.before_start:,}, after start {c.after_start:,},"
-            f" latest arrival {_minutes(c.latest)} vs start; max {c.max_per_second}/s in any second"
-            f" (limit {c.limit:g}/s); rate while backlogged {rate} (configured {c.rate:g}/s)"
+            f" latest arrival {_minutes(c.latest)} vs start; max {c.max_per_second} in any {c.window:g} s"
+            f" (limit {c.limit:g}); rate while backlogged {rate} (configured {c.rate:g}/s)"
         )
         print(f"             rows: {states}; refused by the platform: {refusals}; duplicates {c.duplicates}")
     if out.channels["wechat"].reminders:

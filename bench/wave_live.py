@@ -40,6 +40,8 @@ DAY = date(2026, 11, 24)  # a Tuesday
 CHANNELS = ("telegram", "wechat")
 SAMPLE_SECONDS = 10.0  # virtual seconds between backlog samples (the rate check)
 BACKLOG_LIMIT = 2000  # the samples count the backlog up to this (enough to tell "more than a sample's worth")
+RATE_TOLERANCE = 0.03  # the achieved rate while backlogged may be this far below the configured one
+PROGRESS_SECONDS = 300.0  # virtual seconds between progress lines (a long run is never silent)
 STOP_AT = datetime.combine(DAY, dtime(18, 0), LOCAL_TZ)  # nothing is left to send by then
 
 
@@ -64,7 +66,8 @@ class ChannelOutcome:
     duplicates: int = 0
     states: Counter[str] = field(default_factory=Counter)  # "status/delivery" of the reminder rows
     max_per_second: int = 0
-    limit: float = 0.0  # the platform's overall limit (the fakes refuse above it: 429, 45011)
+    limit: float = 0.0  # the platform's overall limit per `window` (the fakes refuse above it: 429, 45011)
+    window: float = 1.0  # seconds (Telegram's is stretched to 1/f at rate scale f)
     rate: float = 0.0  # configured dispatcher rate
     achieved: float | None = None  # virtual sends/s while backlogged (None: never backlogged)
     backlogged_seconds: float = 0.0
@@ -96,7 +99,7 @@ class Outcome:
     def after_start(self) -> int:
         return sum(c.after_start for c in self.channels.values())
 
-    def cpu_bound(self, tolerance: float = 0.03) -> list[str]:
+    def cpu_bound(self, tolerance: float = RATE_TOLERANCE) -> list[str]:
         """Channels whose sends fell behind the configured rate while they had a backlog."""
         return [
             name
@@ -191,18 +194,55 @@ async def _backlog(db: Database, now: datetime) -> dict[str, int]:
 
 
 class _Sampler:
-    """Backlog and arrivals every SAMPLE_SECONDS: the send rate achieved while a channel had work waiting."""
+    """Backlog and arrivals every SAMPLE_SECONDS: the send rate achieved while a channel had work waiting.
 
-    def __init__(self, db: Database, clock: LoopClock, counts: dict[str, Any]) -> None:
+    Every PROGRESS_SECONDS of virtual time it also prints a progress line
+    (virtual time, sent and backlog per channel, the rate check so far, wall
+    time), so a run that stalls or falls behind says so while it runs.
+    """
+
+    def __init__(
+        self, db: Database, clock: LoopClock, counts: dict[str, Any], rates: dict[str, float] | None = None
+    ) -> None:
         self.db, self.clock, self.counts = db, clock, counts
+        self.rates = rates or {}
         self.samples: list[tuple[float, dict[str, int], dict[str, int]]] = []
+        self.wall0 = time.perf_counter()
+        self.next_progress: float | None = None
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             backlog = await _backlog(self.db, self.clock.now())
             self.samples.append((loop.time(), backlog, {ch: f() for ch, f in self.counts.items()}))
+            self._progress(loop.time(), backlog)
             await asyncio.sleep(SAMPLE_SECONDS)
+
+    def _progress(self, now: float, backlog: dict[str, int]) -> None:
+        if self.next_progress is None or now - self.next_progress > PROGRESS_SECONDS * 3:
+            self.next_progress = now + PROGRESS_SECONDS  # the first sample, or after a jump over idle time
+            return
+        if now < self.next_progress or not any(backlog.values()):
+            return
+        self.next_progress = now + PROGRESS_SECONDS
+        parts = []
+        for channel, count in self.counts.items():
+            achieved, seconds = self.achieved(channel, self.rates.get(channel, 0.0))
+            check = "-" if achieved is None else f"{achieved:.2f}/s over {seconds:,.0f} s"
+            more = "+" if backlog.get(channel, 0) >= BACKLOG_LIMIT else ""
+            parts.append(f"{channel} sent {count():,} backlog {backlog.get(channel, 0):,}{more} rate {check}")
+        void = [
+            ch
+            for ch, rate in self.rates.items()
+            if (a := self.achieved(ch, rate)[0]) is not None and a < rate * (1 - RATE_TOLERANCE)
+        ]
+        verdict = f"k-check FAILING on {', '.join(void)}" if void else "k-check ok so far"
+        print(
+            f"    .. {self.clock.now():%H:%M} virtual, {time.perf_counter() - self.wall0:,.0f} s wall: "
+            + "; ".join(parts)
+            + f"; {verdict}",
+            flush=True,
+        )
 
     def achieved(self, channel: str, rate: float) -> tuple[float | None, float]:
         """Sends per virtual second over the intervals that began with more than an interval's work."""
@@ -308,10 +348,8 @@ def _analyse(
         else:
             c.after_start += 1
     tg, wc = config.channels.telegram, config.channels.wechat
-    out["telegram"].max_per_second, out["telegram"].limit = (
-        telegram.max_per_second(),
-        tg.platform_rate_per_second,
-    )
+    out["telegram"].max_per_second, out["telegram"].limit = telegram.max_per_window(), telegram.limit
+    out["telegram"].window = telegram.window
     out["telegram"].rate = tg.rate_per_second
     out["telegram"].refusals = {"429 overall": telegram.overall_hits, "429 per chat": telegram.per_chat_hits}
     out["wechat"].max_per_second, out["wechat"].limit = wechat.max_per_second(), wechat.per_second
@@ -338,7 +376,11 @@ async def run_scenario(sc: Scenario, url: str, workdir: Path) -> Outcome:
             begin = datetime.combine(DAY, dtime(4, 59), LOCAL_TZ)
         clock = LoopClock(begin, loop)
         wc = config.channels.wechat
-        telegram = WaveTelegram(per_second=round(config.channels.telegram.platform_rate_per_second))
+        # The platform's 30 a second, stretched to 30 in 1/f seconds at rate scale f (see WaveTelegram).
+        telegram = WaveTelegram(
+            limit=round(config.channels.telegram.platform_rate_per_second / sc.rate_scale),
+            window=1.0 / sc.rate_scale,
+        )
         wechat = WaveWeChat(
             now=clock.now,
             tz=LOCAL_TZ,
@@ -386,7 +428,10 @@ async def run_scenario(sc: Scenario, url: str, workdir: Path) -> Outcome:
                 (datetime.combine(DAY, dtime(5, 0), LOCAL_TZ), "morning run", morning_run),
             ]
         sampler = _Sampler(
-            db, clock, {"telegram": lambda: len(telegram.arrivals), "wechat": lambda: len(wechat.arrivals)}
+            db,
+            clock,
+            {"telegram": lambda: len(telegram.arrivals), "wechat": lambda: len(wechat.arrivals)},
+            {ch: getattr(config.channels, ch).rate_per_second for ch in CHANNELS},
         )
         sampling = loop.create_task(sampler.run())
         ran: list[str] = []
