@@ -237,5 +237,11 @@ class LazySession:
     def __init__(self, store: TurnStore) -> None:
         self._store = store
 
+    def reader(self) -> Any:
+        """Where a read-only answer runs its Core statements: the turn's raw connection while
+        no handler has made the ORM session (no session, no flush at the turn's end), else the
+        session, so the reads see what the turn has already changed."""
+        return self._store.session if self._store.has_session else self._store.conn
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store.session, name)

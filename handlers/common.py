@@ -24,12 +24,7 @@ def reader(ctx: Context) -> Any:
     see what the turn has already changed.
     """
     db = ctx.db
-    if isinstance(db, LazySession):
-        store = db._store  # the turn's connection; no public accessor in bot.turn_store yet
-        if not store.has_session:
-            return store.conn
-        return store.session
-    return db
+    return db.reader() if isinstance(db, LazySession) else db
 
 
 async def bound_trainee(ctx: Context) -> Any | None:
