@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
@@ -41,6 +40,8 @@ from wechatpy.utils import WeChatSigner
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch_db import Scratch  # noqa: E402
 
 USERS = int(os.environ.get("BENCH_USERS", "32"))
 TURNS = int(os.environ.get("BENCH_TURNS", "24"))
@@ -330,29 +331,17 @@ def _yaml_read() -> str:
     return f"  YAML read of config/ ({len(files)} files): {parts}"
 
 
-async def _pg_scratch() -> tuple[str, Callable[[], Any]] | None:
+async def _pg_scratch() -> Scratch | None:
     import asyncpg
 
     base = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-    admin = base.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"bench_chat_{uuid.uuid4().hex[:10]}"
+    scratch = Scratch(base, prefix="bench_chat")
     try:
-        conn = await asyncio.wait_for(asyncpg.connect(admin), 3)
+        await scratch.make(connect_timeout=3)
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         print(f"  PostgreSQL skipped ({exc.__class__.__name__}: {exc})")
         return None
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
-
-    head = base.rpartition("/")[0]
-    if head.startswith("postgresql://"):
-        head = "postgresql+asyncpg://" + head.split("://", 1)[1]
-    return f"{head}/{name}", drop
+    return scratch
 
 
 async def main() -> None:
@@ -384,7 +373,7 @@ async def main() -> None:
             print(line, flush=True)
         scratch = await _pg_scratch()
         if scratch is not None:
-            pg_url, drop = scratch
+            pg_url = scratch.url
             pg_dir = root / "pg"
             try:
                 await _prepare(pg_dir, pg_url)
@@ -394,7 +383,7 @@ async def main() -> None:
                     ):
                         print(line, flush=True)
             finally:
-                await drop()
+                await scratch.drop()
         for line in await _cpu_per_turn(session, sqlite_dir, ""):
             print(line, flush=True)
         for line in await _wechat(session, sqlite_dir, ""):

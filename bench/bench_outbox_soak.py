@@ -28,7 +28,7 @@ Run: .venv/bin/python bench/bench_outbox_soak.py [--small] [--processes 1,2,3]
 The full size (20,000 + 20,000) takes about 20 minutes per scenario at the
 platforms' real pace (longer on a machine others load); `--small` (1,500 + 1,500)
 about two minutes. On a server with autovacuum off the bench vacuums the churned
-tables itself every `--vacuum-every` seconds (bench_outbox_soak_db.py), as
+tables itself every `--vacuum-every` seconds (bench/scratch_db.py), as
 production's autovacuum would (dead row versions in the claim's and renewals'
 index ranges are a likely cause of the earlier full-size runs bogging down;
 not measured apart).
@@ -55,8 +55,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_outbox_soak_db import Scratch  # noqa: E402
 from bench_outbox_soak_report import results, show  # noqa: E402
+from scratch_db import Scratch  # noqa: E402
 
 from bot.outbox import enqueue  # noqa: E402
 from models import ChatUser, Lease, OutboxMessage  # noqa: E402

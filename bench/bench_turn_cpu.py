@@ -24,7 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,8 @@ from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch_db import Scratch  # noqa: E402
 
 USERS = int(os.environ.get("BENCH_TURN_USERS", "16"))
 TURNS = int(os.environ.get("BENCH_TURN_TURNS", "10"))
@@ -115,27 +116,13 @@ async def run(database_url: str) -> list[str]:
     return lines
 
 
-async def _pg_scratch() -> tuple[str, Callable[[], Awaitable[None]]] | None:
-    import asyncpg
-
+async def _pg_scratch() -> Scratch | None:
     base = os.environ.get("BENCH_DATABASE_URL")
     if not base:
         return None
-    admin = base.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"bench_turn_cpu_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
-
-    head = base.rpartition("/")[0]
-    if head.startswith("postgresql://"):
-        head = "postgresql+asyncpg://" + head.split("://", 1)[1]
-    return f"{head}/{name}", drop
+    scratch = Scratch(base, prefix="bench_turn_cpu")
+    await scratch.make()
+    return scratch
 
 
 async def main() -> None:
@@ -148,13 +135,12 @@ async def main() -> None:
         for line in await run(""):
             print(line)
         return
-    url, drop = scratch
     try:
         print("PostgreSQL")
-        for line in await run(url):
+        for line in await run(scratch.url):
             print(line)
     finally:
-        await drop()
+        await scratch.drop()
 
 
 if __name__ == "__main__":

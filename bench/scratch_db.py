@@ -1,4 +1,4 @@
-"""The soak bench's throw-away PostgreSQL databases (bench/bench_outbox_soak.py), and their vacuum."""
+"""Throw-away PostgreSQL databases for the benches (chat, turn CPU, outbox soak), and the soak's vacuum."""
 
 from __future__ import annotations
 
@@ -12,23 +12,31 @@ from models.db import Database
 class Scratch:
     """A throw-away PostgreSQL database."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, prefix: str = "soak") -> None:
         self.base = base
-        self.name = f"soak_{uuid.uuid4().hex[:10]}"
-        self.url = f"{base.rsplit('/', 1)[0]}/{self.name}"
+        self.name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        head = base.rsplit("/", 1)[0]
+        if head.startswith("postgresql://"):  # the service's driver, whichever form the base was given in
+            head = "postgresql+asyncpg://" + head.split("://", 1)[1]
+        self.url = f"{head}/{self.name}"
 
-    async def _admin(self, sql: str) -> None:
+    async def _admin(self, sql: str, connect_timeout: float = 60.0) -> None:
         import asyncpg
 
-        conn = await asyncpg.connect(self.base.replace("postgresql+asyncpg://", "postgresql://"))
+        dsn = self.base.replace("postgresql+asyncpg://", "postgresql://")
+        conn = await asyncpg.connect(dsn, timeout=connect_timeout)
         try:
             await conn.execute(sql)
         finally:
             await conn.close()
 
+    async def make(self, connect_timeout: float = 60.0) -> str:
+        """Creates the empty database and returns its URL; served processes migrate it themselves."""
+        await self._admin(f'CREATE DATABASE "{self.name}"', connect_timeout)
+        return self.url
+
     async def create(self) -> Database:
-        await self._admin(f'CREATE DATABASE "{self.name}"')
-        db = Database(self.url)
+        db = Database(await self.make())
         await db.migrate()
         return db
 
