@@ -9,15 +9,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Claim, Enrollment, Institution, TrainingClass
+from models import Claim, Enrollment, TrainingClass
 
 CLAIMS = Claim.__table__
 CLASSES = TrainingClass.__table__
-INSTITUTIONS = Institution.__table__
 ENROLLMENTS = Enrollment.__table__
 
 # The chat's 补贴到哪了 reads rows, not ORM objects: every claim column (the due-date
-# arithmetic reads them by name) with the class's name, end and region, in one joined
+# arithmetic reads them by name) with the class's name and region, in one joined
 # statement built once (its compiled form is cached).
 SELECT_TRAINEE_CLAIMS = (
     select(
@@ -26,7 +25,6 @@ SELECT_TRAINEE_CLAIMS = (
         CLASSES.c.region_code.label("class_region"),
     )
     .join(CLASSES, CLASSES.c.id == CLAIMS.c.class_id)
-    .join(INSTITUTIONS, INSTITUTIONS.c.id == CLASSES.c.institution_id)
     .where(CLAIMS.c.trainee_id == bindparam("trainee_id"))
     .order_by(CLASSES.c.end_date.desc(), CLAIMS.c.id)
 )
