@@ -84,10 +84,15 @@ def test_city_staff_sends_a_notice_to_one_class_and_sees_every_result(driver: An
         "outside_window": 1,
     }
 
-    # Each reachable account got the notice exactly once.
-    assert Counter(s.chat_id for s in stack.telegram.sent) == {"telegram-1": 1, "telegram-4": 1}
-    assert [who for who, _ in stack.wechat.texts] == ["wechat-1"]
-    assert "停课通知" in stack.wechat.texts[0][1]
+    # Each reachable account got the notice exactly once. Only the notice is counted: the
+    # stack runs the real scheduler, whose jobs (the attendance tick runs at start-up) may
+    # message the same accounts over the same fakes; one loaded CI run saw four such.
+    notice = "停课通知"
+    assert Counter(s.chat_id for s in stack.telegram.sent if notice in s.text) == {
+        "telegram-1": 1,
+        "telegram-4": 1,
+    }
+    assert [who for who, text in stack.wechat.texts if notice in text] == ["wechat-1"]
 
 
 def test_operator_cannot_reach_another_institution(driver: Any, stack: Stack) -> None:
