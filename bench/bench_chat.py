@@ -185,13 +185,32 @@ def _env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-async def _prepare(data_dir: Path, database_url: str) -> None:
-    """Migrate, seed the demo (a drop-in lesson open now) and bind the first BOUND users."""
+async def bind_demo_trainees(services: Any, count: int) -> None:
+    """Bind web users bench-0 … bench-(count-1) to demo trainees, the drop-in class's first
+    (its lesson is open now, so their 签到 is recorded, not refused)."""
     from sqlalchemy import select
 
+    from models import ChatUser, Enrollment, Trainee, TrainingClass
+
+    drop_in = yaml.safe_load((ROOT / "config/demo/demo.yaml").read_text(encoding="utf-8"))["drop_in"]
+    async with services.db.session() as db:
+        ids = (
+            await db.execute(
+                select(Trainee.id)
+                .join(Enrollment, Enrollment.trainee_id == Trainee.id)
+                .join(TrainingClass, TrainingClass.id == Enrollment.class_id)
+                .order_by(TrainingClass.code != drop_in["class"], Trainee.id)
+            )
+        ).scalars()
+        now = services.clock.now()
+        for uid, trainee_id in enumerate(list(dict.fromkeys(ids))[:count]):
+            db.add(ChatUser(channel="web", external_id=f"bench-{uid}", trainee_id=trainee_id, bound_at=now))
+
+
+async def _prepare(data_dir: Path, database_url: str) -> None:
+    """Migrate, seed the demo (a drop-in lesson open now) and bind the first BOUND users."""
     from bot.app import create_app
     from bot.settings import load_settings
-    from models import ChatUser, Enrollment, Trainee, TrainingClass
 
     settings = load_settings(bot_data_dir=data_dir, database_url=database_url, scheduler_enabled=False)
     settings = settings.model_copy(update={"seed_demo": True})
@@ -200,24 +219,7 @@ async def _prepare(data_dir: Path, database_url: str) -> None:
     await runner.setup()  # on_startup: migrate + prepare_demo
     try:
         services = app["services"]
-        async with services.db.session() as db:
-            drop_in = yaml.safe_load((ROOT / "config/demo/demo.yaml").read_text(encoding="utf-8"))["drop_in"]
-            ids = list(
-                (
-                    await db.execute(
-                        select(Trainee.id)
-                        .join(Enrollment, Enrollment.trainee_id == Trainee.id)
-                        .join(TrainingClass, TrainingClass.id == Enrollment.class_id)
-                        .order_by(TrainingClass.code != drop_in["class"], Trainee.id)
-                    )
-                ).scalars()
-            )
-            seen: list[int] = list(dict.fromkeys(ids))[:BOUND]
-            now = services.clock.now()
-            for uid, trainee_id in enumerate(seen):
-                db.add(
-                    ChatUser(channel="web", external_id=f"bench-{uid}", trainee_id=trainee_id, bound_at=now)
-                )
+        await bind_demo_trainees(services, BOUND)
     finally:
         await runner.cleanup()
 

@@ -28,12 +28,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_chat import bind_demo_trainees  # noqa: E402
 from bench.scratch_db import Scratch  # noqa: E402
 
 USERS = int(os.environ.get("BENCH_TURN_USERS", "16"))
@@ -48,28 +48,6 @@ KINDS: list[tuple[str, str, bool]] = [
     ("bound 补贴到哪了", "补贴到哪了", True),
     ("bound 我的出勤率", "我的出勤率", True),
 ]
-
-
-async def _bind(app: web.Application) -> None:
-    """Bind bench-0 … bench-(USERS-1) to demo trainees, the drop-in class's first."""
-    from sqlalchemy import select
-
-    from models import ChatUser, Enrollment, Trainee, TrainingClass
-
-    services = app["services"]
-    drop_in = yaml.safe_load((ROOT / "config/demo/demo.yaml").read_text(encoding="utf-8"))["drop_in"]
-    async with services.db.session() as db:
-        ids = (
-            await db.execute(
-                select(Trainee.id)
-                .join(Enrollment, Enrollment.trainee_id == Trainee.id)
-                .join(TrainingClass, TrainingClass.id == Enrollment.class_id)
-                .order_by(TrainingClass.code != drop_in["class"], Trainee.id)
-            )
-        ).scalars()
-        now = services.clock.now()
-        for uid, trainee_id in enumerate(list(dict.fromkeys(ids))[:USERS]):
-            db.add(ChatUser(channel="web", external_id=f"bench-{uid}", trainee_id=trainee_id, bound_at=now))
 
 
 async def _round(handle: Callable[[str, str], Awaitable[Any]], text: str, bound: bool) -> float:
@@ -93,7 +71,7 @@ async def run(database_url: str) -> list[str]:
     runner = web.AppRunner(app)
     await runner.setup()  # migrate + demo
     try:
-        await _bind(app)
+        await bind_demo_trainees(app["services"], USERS)
         engine = app["engine"]
 
         async def handle(external_id: str, text: str) -> Any:
