@@ -125,6 +125,10 @@ class Flow(ABC):
 
 _INTENTS: dict[str, IntentHandler] = {}
 _FLOWS: dict[str, Flow] = {}
+# Whether an intent's handler can answer this message itself, or would only ask back
+# ("您想查哪种补贴的材料？") or guess (a class search for a word that is no trade).
+DirectCheck = Callable[[Context], bool]
+_DIRECT: dict[str, DirectCheck] = {}
 
 
 def on_intent(*intents: str) -> Callable[[IntentHandler], IntentHandler]:
@@ -143,6 +147,23 @@ def register_flow(flow: Flow) -> Flow:
         raise ValueError(f"flow {flow.name!r} registered twice")
     _FLOWS[flow.name] = flow
     return flow
+
+
+def answers_directly(*intents: str) -> Callable[[DirectCheck], DirectCheck]:
+    """Register the check a rule answer consults before it yields to the intent's handler."""
+
+    def register(fn: DirectCheck) -> DirectCheck:
+        for intent in intents:
+            _DIRECT[intent] = fn
+        return fn
+
+    return register
+
+
+def handler_answers_directly(ctx: Context, intent: str) -> bool:
+    """True unless the intent's handler registered a check and it says the handler would ask back."""
+    check = _DIRECT.get(intent)
+    return check is None or check(ctx)
 
 
 def intent_handler(intent: str) -> IntentHandler | None:

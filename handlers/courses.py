@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot import places
-from handlers.base import Context, Flow, on_intent, register_flow
+from handlers.base import Context, Flow, answers_directly, on_intent, register_flow
 from models import Institution, TrainingClass
 from nlu.text import HAN, compact
 
@@ -242,6 +242,17 @@ async def say_classes(ctx: Context, flt: ClassFilter) -> None:
         ctx.say_key("courses.none", choices, filter=label, hotline=hotline)
     else:
         ctx.say_key("courses.none_at_all", choices, hotline=hotline)
+
+
+@answers_directly("find_training")
+def _search_readable(ctx: Context) -> bool:
+    """A place, a known occupation word, or nothing at all (the whole list) is a search the
+    handler answers; other leftover words ("当定点机构硬件上") would be taken for a trade."""
+    flt = read_filter(ctx, ctx.text)
+    if flt.empty or flt.places:
+        return True
+    aliases: dict[str, list[str]] = _raw(ctx, "occupation_words")
+    return any(word in flt.rest for word in aliases)
 
 
 @on_intent("find_training")

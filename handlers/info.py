@@ -20,7 +20,7 @@ from bot.policy.eligibility import assess
 from bot.policy.params import percent
 from bot.policy.profile import ProfileError
 from handlers import rules
-from handlers.base import Context, Flow, on_intent, register_flow
+from handlers.base import Context, Flow, answers_directly, on_intent, register_flow
 from models import AuditEntry
 from nlu.text import compact, fold_width
 
@@ -116,14 +116,19 @@ def _say_claim(ctx: Context, cid: str) -> None:
     ctx.say("\n".join(lines), [*others, *_raw(ctx, "documents.choices_extra")])
 
 
+def _profile_assessment(ctx: Context) -> Any:
+    """The saved screening answers' result when they point to papers, else None."""
+    try:
+        result = assess(ctx.user.profile or {}, ctx.today)
+    except ProfileError:
+        return None
+    return result if result.categories and result.document_needs else None
+
+
 def _say_profile_documents(ctx: Context) -> bool:
     """The papers the saved screening answers point to; False when they do not say enough."""
-    profile = ctx.user.profile or {}
-    try:
-        result = assess(profile, ctx.today)
-    except ProfileError:
-        return False
-    if not result.categories or not result.document_needs:
+    result = _profile_assessment(ctx)
+    if result is None:
         return False
     pol = get_policy()
     names = "、".join(pol.eligibility.categories[c].name for c in result.categories)  # type: ignore[index]
@@ -140,6 +145,12 @@ def _say_profile_documents(ctx: Context) -> bool:
     lines.append(ctx.t("info.documents.other_kinds"))
     ctx.say("\n".join(lines), _claim_choices())
     return True
+
+
+@answers_directly("documents_needed")
+def _documents_known(ctx: Context) -> bool:
+    """A kind of claim named, or a saved screening: the paper list, not the picker's question."""
+    return _claim_of_text(ctx, ctx.text) is not None or _profile_assessment(ctx) is not None
 
 
 @on_intent("documents_needed")

@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from bot.config_file import StrictModel, load_yaml
 from bot.places import find_places
-from handlers.base import EXACT_COMMAND, Context, intent_handler
+from handlers.base import EXACT_COMMAND, Context, get_flow, handler_answers_directly, intent_handler
 from models import Message
 from nlu.knowledge import KNOWLEDGE_DIR
 from nlu.text import compact
@@ -52,6 +52,10 @@ class RoutingConfig(StrictModel):
     # None: as never_preempt_yields_at.
     guessed_person_yields_at: float | None = Field(default=None, ge=0, le=1)
     handler_min_coverage: dict[str, float]
+    # The bar when the handler would only ask back or guess (handlers.base.answers_directly),
+    # or the message lacks every word of the request (request_words).
+    asks_back_min_coverage: float = Field(default=0.0, ge=0, le=1)
+    request_words: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     handler_entries: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     in_flow_min_coverage: float = Field(ge=0, le=1)
     flow_own_words: tuple[str, ...]
@@ -102,14 +106,33 @@ def _asked(ctx: Context) -> bool:
 
 
 def _asks(text: str) -> bool:
-    """Ends as a question does ("…给补贴不", "…能参加吗？", "…交啥"), or offers a choice
-    ("给个人还是给企业"): asked, not said in passing."""
+    """A clause ends as a question does ("…给补贴不", "…能参加吗？", "…交啥"), or the message
+    offers a choice ("给个人还是给企业"): asked, not said in passing. Any clause counts:
+    "给个体户打工的能享受补贴培训不 俺在饭店后厨" asks first and tells after."""
     t = compact(text)
-    if text.rstrip().endswith(("？", "?")) or t.endswith(_ASKING_ENDINGS):
+    if "？" in text or "?" in text or any(w in t for w in _ASKING_WORDS) or _A_NOT_A.search(t):
         return True
-    if any(w in t for w in _ASKING_WORDS) or _A_NOT_A.search(t) is not None:
-        return True
-    return len(t) >= _ENDING_MIN_CHARS and t.endswith(routing().question_endings)
+    endings = routing().question_endings
+    for clause in (compact(c) for c in _CLAUSE_BREAK.split(text)):
+        if clause.endswith(_ASKING_ENDINGS):
+            return True
+        if len(clause) >= _ENDING_MIN_CHARS and clause.endswith(endings):
+            return True
+    return False
+
+
+def _handler_bar(ctx: Context, cfg: RoutingConfig) -> float:
+    """How well a rule answer must cover the question to pre-empt a handler the classifier is
+    sure of: the handler's own bar when it would answer this message itself, a low one when it
+    would ask back ("您想查哪种补贴的材料？") or the message asks nothing of it."""
+    intent = ctx.parse.intent
+    need = cfg.handler_min_coverage.get(intent, 0.0)
+    words = cfg.request_words.get(intent)
+    reading = ctx.services.nlu.understanding.reading(ctx.text)
+    said = words is None or any(w in ctx.text or w in reading for w in words)
+    if not said or not handler_answers_directly(ctx, intent):
+        need = min(need, cfg.asks_back_min_coverage)
+    return need
 
 
 def personal_intent(ctx: Context, answer: PolicyAnswer | None) -> str | None:
@@ -149,11 +172,12 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
         yields_at = cfg.guessed_person_yields_at
     if answer is None or (action and answer.score < yields_at):
         return None
-    if sure and answer.entry_id in cfg.handler_entries.get(parse.intent, ()):
-        return None  # the handler says it more fully
-    need = cfg.handler_min_coverage.get(parse.intent, 0.0) if sure else 0.0
-    if in_flow:
-        need = max(need, cfg.in_flow_min_coverage)
+    if sure and not in_flow and answer.entry_id in cfg.handler_entries.get(parse.intent, ()):
+        return None  # the handler says it more fully (inside a flow the flow would take it)
+    # Inside a flow the flow reads the message first, so no handler's bar applies there.
+    need = _handler_bar(ctx, cfg) if sure and not in_flow else 0.0
+    if in_flow and not _asks(text):
+        need = max(need, cfg.in_flow_min_coverage)  # a flow's answer that only looks like a question
     return answer if answer.score >= need else None
 
 
@@ -233,8 +257,19 @@ async def side_question(ctx: Context, *, declined: bool = False) -> bool:
     if not declined and in_screening and not _asks(ctx.text):
         return False  # "没有，哪来的退休金" at the pension question: a rhetorical answer, not a question
     say_answer(ctx, answer, offers=False)
+    # "俺爸六十三了…还给补贴不": the rule first, then the screening takes what the
+    # message told it and asks on, so nothing said is lost.
+    tells = not declined and ctx.flow == ELIGIBILITY_FLOW and bool(ctx.facts.profile())
+    if tells and await get_flow(ELIGIBILITY_FLOW).on_message(ctx):
+        return True
     await resume_flow(ctx)
     return True
+
+
+def _personal_rule(ctx: Context, intent: str | None) -> PolicyAnswer | None:
+    """The general rule behind an own-record request (claim_status → the whole timeline)."""
+    entry_id = routing().personal_rule.get(intent or "")
+    return ctx.services.nlu.rule_entry(entry_id) if entry_id else None
 
 
 async def _own_record_unbound(ctx: Context) -> bool:
@@ -245,8 +280,7 @@ async def _own_record_unbound(ctx: Context) -> bool:
     if ctx.text in menu or ctx.parse.confidence < ctx.services.settings.intent_threshold:
         return False
     intent = personal_intent(ctx, None)
-    entry_id = routing().personal_rule.get(intent or "")
-    rule = ctx.services.nlu.rule_entry(entry_id) if entry_id else None
+    rule = _personal_rule(ctx, intent)
     handler = intent_handler(intent) if intent else None
     if rule is None or handler is None:
         return False
@@ -286,8 +320,13 @@ async def free_question(ctx: Context, *, screening_follows: bool = False) -> boo
         handler = intent_handler(intent)
         if handler is None:
             return False
-        if ctx.user.trainee_id is None and answer.personal == intent:
-            say_answer(ctx, answer, offers=False)  # the general rule first, then the offer to bind
+        if ctx.user.trainee_id is None:
+            # The general rule first, then the offer to bind: the entry's own when it is the
+            # rule behind this request, else the intent's general rule ("我的班什么时候结束"
+            # matching 第十二条's 结束时的身份 would be a wrong rule).
+            rule = answer if answer.personal == intent else _personal_rule(ctx, intent)
+            if rule is not None:
+                say_answer(ctx, rule, offers=False)
         await handler(ctx)
         return True
     say_answer(ctx, answer, offers=not screening_follows)

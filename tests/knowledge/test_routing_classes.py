@@ -66,3 +66,57 @@ def test_the_chat_evaluation_counts_only_a_first_reply_with_article_and_fact(
     for r in reports:
         assert (r.total, r.right) == (2, 1), format_chat_report(reports)
         assert "一个班最多多少人" in r.misses[0]
+
+
+# A handler that would only ask back or guess yields to the rule (issue 15, set F's classes).
+ASKS_BACK = [
+    # the documents picker ("您想查哪种补贴的材料？") names no kind of claim here
+    ("开班申请都要准备啥材料，学员的啥东西得交？", "第十四条", "培训学员名册"),
+    # "身份信息" made the classifier guess a request to bind
+    ("监狱里服刑人员的身份信息录不进实名制系统 这咋办", "第十四条", "主管部门或企业出具证明"),
+    # the class search would look for a trade called "当定点机构硬件"
+    ("当定点机构硬件上得达到啥要求", "第五条", "师资"),
+]
+
+
+@pytest.mark.parametrize("in_flow", [False, True], ids=["outside-flow", "in-screening"])
+@pytest.mark.parametrize(("question", "article", "fact"), ASKS_BACK)
+async def test_a_handler_that_would_ask_back_yields_to_the_rule(
+    chat: ChatDriver, question: str, article: str, fact: str, in_flow: bool
+) -> None:
+    if in_flow:
+        await chat.say("我能参加补贴培训吗")
+    await chat.say(question)
+    first = chat.replies[0]["text"]
+    assert article in first and fact in first, chat.text
+    assert "您想查哪种补贴的材料" not in chat.text and "请发来您的18位身份证号码" not in chat.text
+
+
+# Inside the screening, a question that also tells something about the person: the rule
+# first, then the screening keeps what was said and asks on (nothing is asked twice).
+TELLING = [
+    ("俺爸六十三了还想学个手艺挣点钱，超过退休年龄了还给补贴不？", "第十二条", "就业能力评估", "63岁"),
+    ("给个体户打工的能参加不 我在饭馆后厨", "第十二条", "个体工商户用工", "在企业上班"),
+]
+
+
+@pytest.mark.parametrize(("question", "article", "fact", "kept"), TELLING)
+async def test_a_question_that_tells_is_answered_and_its_facts_kept(
+    chat: ChatDriver, question: str, article: str, fact: str, kept: str
+) -> None:
+    await chat.say("我能参加补贴培训吗")
+    await chat.say(question)
+    first = chat.replies[0]["text"]
+    assert article in first and fact in first, chat.text
+    assert any(kept in r["text"] for r in chat.replies[1:]), chat.text
+
+
+async def test_a_papers_question_inside_the_screening_gets_the_papers_and_the_screening_goes_on(
+    chat: ChatDriver,
+) -> None:
+    await chat.say("我能参加补贴培训吗")
+    asked = chat.replies[-1]["text"]
+    await chat.say("领生活费补贴的话 低保证明要交不")
+    assert "第十六条" in chat.replies[0]["text"] and "城市低保证明" in chat.replies[0]["text"], chat.text
+    # the screening goes on: what it kept, or its question again, follows the answer
+    assert len(chat.replies) >= 2 and ("记下了" in chat.text or asked in chat.text), chat.text
