@@ -50,6 +50,10 @@ SHARE_TERM = "%share"
 # about the rule of 离校两年, whatever the number.
 _YEARS = re.compile(r"(?<![\d年])(?:[一二两三四五六七八九十几]+|\d)年")
 YEARS_TERM = "%years"
+# A spoken age past sixty (六十五了, 63岁, 七十多) asks, in the Measures' words, about the
+# 法定退休年龄 rule: the number itself is in no entry.
+_OLD_AGE = re.compile(r"(?:[六七八]十[一二三四五六七八九]?|(?<!\d)[6-8]\d)(?:岁|了|多|出头|来岁)")
+OLD_AGE_TERMS = ("退休", "年龄")
 # "第十七条说的啥", "17条讲的什么": the article itself is named. Its entries are the
 # only candidates; the rest of the question picks among them.
 _ARTICLE_MENTION = re.compile(r"第\s*([一二三四五六七八九十]{1,3}|\d{1,2})\s*条|(?<!\d)(\d{1,2})\s*条")
@@ -227,6 +231,8 @@ class KnowledgeIndex:
         words: list[str] = [SHARE_TERM] if _SHARE.search(text) else []
         if _YEARS.search(text):
             words.append(YEARS_TERM)
+        if _OLD_AGE.search(text):
+            words.extend(OLD_AGE_TERMS)
         raw = compact(text)
         words.extend(kind for kind, markers in self._kinds if any(m in raw for m in markers))
         for w in self._cut(t):
