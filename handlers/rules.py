@@ -58,6 +58,10 @@ class RoutingConfig(StrictModel):
     request_words: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     handler_entries: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     in_flow_min_coverage: float = Field(ge=0, le=1)
+    # The entry that says the rule for a fact the message tells (the screening's reading):
+    # a group named, or an age at or past retirement.
+    group_entries: dict[str, str] = Field(default_factory=dict)
+    retired_entry: str | None = None
     flow_own_words: tuple[str, ...]
     place_intents: tuple[str, ...] = ()
 
@@ -181,6 +185,19 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
     return answer if answer.score >= need else None
 
 
+def fact_rule(ctx: Context) -> PolicyAnswer | None:
+    """The rule for what a "can I take part?" question tells of the person, when the search
+    found none: "我儿子前年从职业学校毕业…一直没上班，他能不能参加" is asked in too many words
+    for the search, yet the screening's reader finds the 高校毕业生 in it."""
+    cfg, facts = routing(), ctx.facts
+    if not facts or not _asks(ctx.text) or ctx.parse.intent in cfg.never_preempt:
+        return None
+    entry_id = next((cfg.group_entries[g] for g in facts.groups if g in cfg.group_entries), None)
+    if entry_id is None and facts.reached_retirement_age:
+        entry_id = cfg.retired_entry
+    return ctx.services.nlu.rule_entry(entry_id) if entry_id else None
+
+
 def say_answer(ctx: Context, answer: PolicyAnswer, *, offers: bool = True) -> None:
     """The answer and its article; with `offers`, the buttons that lead on from it."""
     lines = [ctx.t("rules.answer", answer=answer.text, source=answer.source, article=answer.article)]
@@ -251,6 +268,8 @@ async def side_question(ctx: Context, *, declined: bool = False) -> bool:
     flow: "人社局工作人员吃拿卡要咋处理" is 第三十二条, not the classifier's guess of 转人工.
     """
     answer = rule_answer(ctx, in_flow=not declined)
+    if answer is None and not declined and ctx.flow == ELIGIBILITY_FLOW:
+        answer = fact_rule(ctx)
     if answer is None or personal_intent(ctx, answer) is not None:
         return False  # the flow (or the engine's change of topic) handles it
     in_screening = ctx.flow == ELIGIBILITY_FLOW and ctx.state.step in ctx.facts.profile()
@@ -313,6 +332,8 @@ async def free_question(ctx: Context, *, screening_follows: bool = False) -> boo
     engine starts the screening right after the rule, so no button offers it.
     """
     answer = rule_answer(ctx, in_flow=False)
+    if answer is None and screening_follows:
+        answer = fact_rule(ctx)
     if answer is None:
         return await _own_record_unbound(ctx)
     intent = personal_intent(ctx, answer)

@@ -45,6 +45,7 @@ from nlu.config import (
 from nlu.entities import EntityExtractor
 from nlu.escapes import EscapeFinder
 from nlu.features import Featurizer
+from nlu.focus import best_of_windows
 from nlu.ids import IdCardCheck
 from nlu.knowledge import KNOWLEDGE_DIR
 from nlu.model import FORMAT_VERSION, LinearModel
@@ -225,7 +226,11 @@ class NLU:
         parse = parse or self.parse(text)
         # The search reads what the classifier reads: pinyin, 东北话 and politeness normalised.
         reading = self.understanding.reading(text)
-        return self.policy.answer(reading, out_of_scope=parse.intent == OUT_OF_SCOPE, intent=parse.intent)
+        oos, intent = parse.intent == OUT_OF_SCOPE, parse.intent
+        answer = self.policy.answer(reading, out_of_scope=oos, intent=intent)
+        if answer is None:  # a long message: its asking clauses, searched alone
+            answer = best_of_windows(reading, lambda w: self.policy.answer(w, oos, intent), lambda a: a.score)
+        return answer
 
     def rule_entry(self, entry_id: str) -> PolicyAnswer | None:
         """One knowledge-base entry as an answer, by id (the general rule behind a personal request)."""
