@@ -37,6 +37,7 @@ from nlu.text import compact
 from nlu.types import PolicyAnswer
 
 ELIGIBILITY_FLOW = "eligibility"
+ELIGIBILITY_INTENT = "check_eligibility"
 
 
 class RoutingConfig(StrictModel):
@@ -59,9 +60,11 @@ class RoutingConfig(StrictModel):
     handler_entries: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     in_flow_min_coverage: float = Field(ge=0, le=1)
     # The entry that says the rule for a fact the message tells (the screening's reading):
-    # a group named, or an age at or past retirement.
+    # a group named, a graduation year, or an age at or past retirement.
     group_entries: dict[str, str] = Field(default_factory=dict)
+    graduate_entry: str | None = None
     retired_entry: str | None = None
+    retired_from_age: int = Field(default=60, ge=40, le=80)
     flow_own_words: tuple[str, ...]
     place_intents: tuple[str, ...] = ()
 
@@ -193,7 +196,10 @@ def fact_rule(ctx: Context) -> PolicyAnswer | None:
     if not facts or not _asks(ctx.text) or ctx.parse.intent in cfg.never_preempt:
         return None
     entry_id = next((cfg.group_entries[g] for g in facts.groups if g in cfg.group_entries), None)
-    if entry_id is None and facts.reached_retirement_age:
+    if entry_id is None and facts.graduation_year is not None:
+        entry_id = cfg.graduate_entry
+    old = facts.reached_retirement_age or (facts.age is not None and facts.age[0] >= cfg.retired_from_age)
+    if entry_id is None and old:
         entry_id = cfg.retired_entry
     return ctx.services.nlu.rule_entry(entry_id) if entry_id else None
 
@@ -332,7 +338,7 @@ async def free_question(ctx: Context, *, screening_follows: bool = False) -> boo
     engine starts the screening right after the rule, so no button offers it.
     """
     answer = rule_answer(ctx, in_flow=False)
-    if answer is None and screening_follows:
+    if answer is None and (screening_follows or ctx.parse.intent == ELIGIBILITY_INTENT):
         answer = fact_rule(ctx)
     if answer is None:
         return await _own_record_unbound(ctx)

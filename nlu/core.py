@@ -45,7 +45,6 @@ from nlu.config import (
 from nlu.entities import EntityExtractor
 from nlu.escapes import EscapeFinder
 from nlu.features import Featurizer
-from nlu.focus import best_of_windows
 from nlu.ids import IdCardCheck
 from nlu.knowledge import KNOWLEDGE_DIR
 from nlu.model import FORMAT_VERSION, LinearModel
@@ -226,11 +225,7 @@ class NLU:
         parse = parse or self.parse(text)
         # The search reads what the classifier reads: pinyin, 东北话 and politeness normalised.
         reading = self.understanding.reading(text)
-        oos, intent = parse.intent == OUT_OF_SCOPE, parse.intent
-        answer = self.policy.answer(reading, out_of_scope=oos, intent=intent)
-        if answer is None:  # a long message: its asking clauses, searched alone
-            answer = best_of_windows(reading, lambda w: self.policy.answer(w, oos, intent), lambda a: a.score)
-        return answer
+        return self.policy.answer(reading, out_of_scope=parse.intent == OUT_OF_SCOPE, intent=parse.intent)
 
     def rule_entry(self, entry_id: str) -> PolicyAnswer | None:
         """One knowledge-base entry as an answer, by id (the general rule behind a personal request)."""

@@ -22,7 +22,7 @@ async def test_subsidy_info_gives_the_three_subsidies_and_the_attendance_rule(ch
     for sub in get_policy().subsidies.subsidies.values():
         assert f"{sub.name}（{sub.citation}）" in text
     assert "不足备案课时的70%，不能参加结业考核（第十四条（四））" in text
-    assert "达到70%，按个人出勤率享受培训补贴；达到90%，享受全额补贴（第十五条）" in text
+    assert "达到70%以上，按个人出勤率享受培训补贴；达到90%以上，享受全额补贴（第十五条）" in text
     assert "脱贫劳动力" in text and "12333" in text
 
 

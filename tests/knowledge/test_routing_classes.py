@@ -120,3 +120,25 @@ async def test_a_papers_question_inside_the_screening_gets_the_papers_and_the_sc
     assert "第十六条" in chat.replies[0]["text"] and "城市低保证明" in chat.replies[0]["text"], chat.text
     # the screening goes on: what it kept, or its question again, follows the answer
     assert len(chat.replies) >= 2 and ("记下了" in chat.text or asked in chat.text), chat.text
+
+
+# Asked in too many words for the search, yet the screening's reader finds whose case it
+# is: the rule for that group or age comes first, then the screening (or the offer of it).
+FACT_RULES = [
+    ("您好，俺家闺女去年从技校毕业了，到现在也没找着班上，我替她打听打听，她这样的能参加培训吗", "毕业年度"),
+    (
+        "你好我想问一下我今年六十二了以前在工地干活现在想学点手艺不知道还能不能参加你们这个培训",
+        "法定退休年龄",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "fact"), FACT_RULES)
+async def test_a_long_can_i_question_gets_the_rule_of_its_facts(
+    chat: ChatDriver, question: str, fact: str
+) -> None:
+    await chat.say(question)
+    first = chat.replies[0]["text"]
+    assert "第十二条" in first and fact in first, chat.text
+    screening = len(chat.replies) >= 2 and "记下了" in chat.text
+    assert screening or "我能参加补贴培训吗" in chat.choices, chat.text
