@@ -198,7 +198,8 @@ def fact_rule(ctx: Context) -> PolicyAnswer | None:
     entry_id = next((cfg.group_entries[g] for g in facts.groups if g in cfg.group_entries), None)
     if entry_id is None and facts.graduation_year is not None:
         entry_id = cfg.graduate_entry
-    old = facts.reached_retirement_age or (facts.age is not None and facts.age[0] >= cfg.retired_from_age)
+    old = facts.reached_retirement_age or facts.receives_pension
+    old = old or (facts.age is not None and facts.age[0] >= cfg.retired_from_age)
     if entry_id is None and old:
         entry_id = cfg.retired_entry
     return ctx.services.nlu.rule_entry(entry_id) if entry_id else None
@@ -298,13 +299,17 @@ def _personal_rule(ctx: Context, intent: str | None) -> PolicyAnswer | None:
 
 
 async def _own_record_unbound(ctx: Context) -> bool:
-    """An unbound user's own-record request no entry matched: the general rule, then the offer to bind."""
+    """An unbound user's own-record request no entry matched, or a question in its words that
+    names nobody's record ("没到九成出勤就一分钱没有了？"): the general rule, then the offer to bind."""
     if ctx.user.trainee_id is not None or not ctx.text:
         return False
     menu = {item["label"] for item in ctx.services.texts.raw("menu.menu")}
-    if ctx.text in menu or ctx.parse.confidence < ctx.services.settings.intent_threshold:
+    parse = ctx.parse
+    if ctx.text in menu or parse.confidence < ctx.services.settings.intent_threshold:
         return False
     intent = personal_intent(ctx, None)
+    if intent is None and parse.intent in routing().personal_intents and parse.confidence < EXACT_COMMAND:
+        intent = parse.intent if _asks(ctx.text) else None
     rule = _personal_rule(ctx, intent)
     handler = intent_handler(intent) if intent else None
     if rule is None or handler is None:
