@@ -125,7 +125,7 @@ async def test_a_papers_question_inside_the_screening_gets_the_papers_and_the_sc
 # Asked in too many words for the search, yet the screening's reader finds whose case it
 # is: the rule for that group or age comes first, then the screening (or the offer of it).
 FACT_RULES = [
-    ("您好，俺家闺女去年从技校毕业了，到现在也没找着班上，我替她打听打听，她这样的能参加培训吗", "毕业年度"),
+    ("您好，俺家闺女去年从技校毕业了，到现在也没找着班上，我替她打听打听，她能参加培训吗", "高校毕业生"),
     (
         "你好我想问一下我今年六十二了以前在工地干活现在想学点手艺不知道还能不能参加你们这个培训",
         "法定退休年龄",
