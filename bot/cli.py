@@ -148,7 +148,12 @@ def cmd_diagrams(settings: Settings, args: argparse.Namespace) -> int:
     return diagrams(check=args.check)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: the sub-command modules are imported only when `argv` may need them.
+
+    They pull in the account, outbox and WeChat API code, which `serve` (the start
+    everyone waits for) loads later or never; help and unknown commands see them all.
+    """
     parser = argparse.ArgumentParser(prog="python -m bot", description="吉林省补贴培训学员机器人")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -176,13 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", metavar="FILE", help="fail when FILE is not what would be printed")
     p.set_defaults(func=cmd_diagrams)
 
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).add_commands(sub)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not words or words[0] not in sub.choices:
+        for name in COMMAND_MODULES:
+            importlib.import_module(name).add_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
