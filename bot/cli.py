@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import logging
 import sys
@@ -54,6 +55,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     async def arm_watchdog(_: web.Application) -> None:
         _exit_watchdog(SHUTDOWN_GRACE_SECONDS + EXIT_WATCHDOG_SECONDS)
 
+    app.on_startup.append(settle_heap)  # after the app's own start-up (migrations, scheduler)
+
     # on_shutdown is the first step after SIGTERM/SIGINT: from then on the
     # process ends within a bounded time, whatever a task does.
     app.on_shutdown.insert(0, arm_watchdog)
@@ -61,6 +64,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         app, host=host, port=port, print=ready, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
     )
     return 0
+
+
+async def settle_heap(_: web.Application) -> None:
+    """Move what start-up built out of the collector's sight, then turn the collector on.
+
+    Start-up makes a quarter of a million long-lived objects (modules, the jieba
+    dictionary, the models) and almost no garbage (some 2,000 objects, 0.5 MB),
+    yet the collector's passes over the growing heap were a fifth of a warm
+    start; `__main__` turns it off for `serve`. Frozen, those objects are not
+    scanned again by the collections made while serving either. The little
+    garbage start-up left is kept: collecting it would cost 0.15 s of the start.
+    """
+    gc.freeze()
+    gc.enable()
 
 
 # Requests in flight get this long to finish after SIGTERM; the watchdog
