@@ -81,10 +81,14 @@ def _char_table() -> dict[str, str]:
     return {str(code): readings for code, readings in PINYIN_DICT.items()}
 
 
+# Combining marks that are letters' own, not tones: ü's diaeresis and ê's circumflex.
+_NOT_TONES = frozenset("\u0308\u0302")
+
+
 def _toneless(reading: str) -> str:
-    """zhōng → zhong, lǜ → lv: pypinyin's NORMAL style (the tone marks dropped, ü written v)."""
+    """zhōng → zhong, lǜ → lv, ê̄ → ê: pypinyin's NORMAL style (tone marks dropped, ü written v)."""
     marks_off = "".join(
-        c for c in unicodedata.normalize("NFD", reading) if c == "\u0308" or not "\u0300" <= c <= "\u036f"
+        c for c in unicodedata.normalize("NFD", reading) if c in _NOT_TONES or not "\u0300" <= c <= "\u036f"
     )
     return unicodedata.normalize("NFC", marks_off).replace("ü", "v")
 
