@@ -129,7 +129,11 @@ def _word_readings(words: list[str], cache: CacheDir | None) -> dict[str, list[s
     if found is not None:
         try:
             loaded = json.loads(found.read_bytes())
-            if isinstance(loaded, dict) and set(loaded) == set(words):
+            if (
+                isinstance(loaded, dict)
+                and set(loaded) == set(words)
+                and all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in loaded.values())
+            ):
                 return loaded
         except (OSError, ValueError) as exc:
             log.warning("ignoring unreadable spelling cache %s: %s", found, exc)

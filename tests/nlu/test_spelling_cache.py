@@ -74,7 +74,10 @@ def test_a_damaged_readings_cache_is_rebuilt(nlu: NLU, nlu_cache_dir: Path, tmp_
     cache = tmp_path / "nlu-cache"
     shutil.copytree(nlu_cache_dir, cache)
     (readings,) = cache.glob("spelling-readings-*.json")
-    readings.write_text('{"银行": ["yin"', encoding="utf-8")
-    again = NLU.load(cache)
-    assert _spelling_of(again) == _spelling_of(nlu)
-    assert json.loads(readings.read_text(encoding="utf-8"))["银行"] == ["yin", "hang"]
+    whole = json.loads(readings.read_text(encoding="utf-8"))
+    cut_short, wrong_value, words_missing = '{"银行": ["yin"', {**whole, "银行": 7}, {"银行": ["yin", "hang"]}
+    for damage in (cut_short, json.dumps(wrong_value), json.dumps(words_missing)):
+        readings.write_text(damage, encoding="utf-8")
+        again = NLU.load(cache)
+        assert _spelling_of(again) == _spelling_of(nlu)
+        assert json.loads(readings.read_text(encoding="utf-8")) == whole
