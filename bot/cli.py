@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import logging
 import sys
@@ -54,6 +55,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     async def arm_watchdog(_: web.Application) -> None:
         _exit_watchdog(SHUTDOWN_GRACE_SECONDS + EXIT_WATCHDOG_SECONDS)
 
+    app.on_startup.append(settle_heap)  # after the app's own start-up (migrations, scheduler)
+
     # on_shutdown is the first step after SIGTERM/SIGINT: from then on the
     # process ends within a bounded time, whatever a task does.
     app.on_shutdown.insert(0, arm_watchdog)
@@ -61,6 +64,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         app, host=host, port=port, print=ready, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
     )
     return 0
+
+
+async def settle_heap(_: web.Application) -> None:
+    """Move what start-up built out of the collector's sight, then turn the collector on.
+
+    Start-up makes a quarter of a million long-lived objects (modules, the jieba
+    dictionary, the models) and almost no garbage (some 2,000 objects, 0.5 MB),
+    yet the collector's passes over the growing heap were a fifth of a warm
+    start; `__main__` turns it off for `serve`. Frozen, those objects are not
+    scanned again by the collections made while serving either. The little
+    garbage start-up left is kept: collecting it would cost 0.15 s of the start.
+    """
+    gc.freeze()
+    gc.enable()
 
 
 # Requests in flight get this long to finish after SIGTERM; the watchdog
@@ -148,7 +165,12 @@ def cmd_diagrams(settings: Settings, args: argparse.Namespace) -> int:
     return diagrams(check=args.check)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: the sub-command modules are imported only when `argv` may need them.
+
+    They pull in the account, outbox and WeChat API code, which `serve` (the start
+    everyone waits for) loads later or never; help and unknown commands see them all.
+    """
     parser = argparse.ArgumentParser(prog="python -m bot", description="吉林省补贴培训学员机器人")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -176,13 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", metavar="FILE", help="fail when FILE is not what would be printed")
     p.set_defaults(func=cmd_diagrams)
 
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).add_commands(sub)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not words or words[0] not in sub.choices:
+        for name in COMMAND_MODULES:
+            importlib.import_module(name).add_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:

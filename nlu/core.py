@@ -171,7 +171,7 @@ class NLU:
         understanding = Understanding(
             classifier,
             normalizer,
-            SpellingIndex.load(_vocabulary(tokenizer, examples, commands), config_dir),
+            SpellingIndex.load(_vocabulary(tokenizer, examples, commands), config_dir, cache),
             EscapeFinder(commands, table),
             TopicGate.load(config_dir),
             params.thresholds,

@@ -20,19 +20,25 @@ written is not understood, so 钱到了没 (money) never turns into 签到 (chec
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
+import logging
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
-from pypinyin import lazy_pinyin
-from pypinyin.constants import PINYIN_DICT
-from pypinyin.contrib.tone_convert import to_normal
 
+from nlu.cache import CacheDir
 from nlu.config import DEFAULT_CONFIG_DIR, load_model
 from nlu.text import HAN
+
+log = logging.getLogger(__name__)
 
 _LATIN_RUN = re.compile(r"[a-zA-Z][a-zA-Z' ]*[a-zA-Z]|[a-zA-Z]")
 _HAN_RUN = re.compile(f"[{HAN}]+")
@@ -40,6 +46,8 @@ _HAN_CHAR = re.compile(f"[{HAN}]")
 # A word costs one piece; a lone character more, so known words are preferred.
 _CHAR_COST = 1.6
 _MAX_WINDOW = 4
+# Bump when what the word-readings cache file holds changes meaning.
+_READINGS_FORMAT = "readings-1"
 
 
 class SpellingFile(BaseModel):
@@ -51,26 +59,97 @@ class SpellingFile(BaseModel):
 
 
 @lru_cache(maxsize=1)
+def _char_table() -> dict[str, str]:
+    """pypinyin's per-character readings ("21512" → "hé,hè,…"), read without importing pypinyin.
+
+    Importing pypinyin also loads its phrase dictionary, a quarter of a second of
+    every start, and only whole words need it; a character's reading is the first
+    of its dictionary entry (what `lazy_pinyin` returns for it: checked for every
+    character). If pypinyin ever moves the file, its own table is used instead.
+    """
+    spec = importlib.util.find_spec("pypinyin")
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
+        try:
+            table = json.loads(path.read_bytes())
+            if isinstance(table, dict) and table:
+                return table
+        except (OSError, ValueError):
+            pass
+    from pypinyin.constants import PINYIN_DICT
+
+    return {str(code): readings for code, readings in PINYIN_DICT.items()}
+
+
+# Combining marks that are letters' own, not tones: ü's diaeresis and ê's circumflex.
+_NOT_TONES = frozenset("\u0308\u0302")
+
+
+def _toneless(reading: str) -> str:
+    """zhōng → zhong, lǜ → lv, ê̄ → ê: pypinyin's NORMAL style (tone marks dropped, ü written v)."""
+    marks_off = "".join(
+        c for c in unicodedata.normalize("NFD", reading) if c in _NOT_TONES or not "\u0300" <= c <= "\u036f"
+    )
+    return unicodedata.normalize("NFC", marks_off).replace("ü", "v")
+
+
+@lru_cache(maxsize=1)
 def _syllables() -> frozenset[str]:
     """Every toneless pinyin syllable with a vowel (drops the interjections m, n, ng, hm)."""
     readings: set[str] = set()
-    for value in PINYIN_DICT.values():
+    for value in _char_table().values():
         readings.update(value.split(","))
-    out = {to_normal(r).replace("ü", "v") for r in readings}
+    out = {_toneless(r) for r in readings}
     return frozenset(s for s in out if s.isascii() and s.isalpha() and re.search("[aeiouv]", s))
 
 
 @lru_cache(maxsize=8192)
 def _char_pinyin(ch: str) -> str:
-    return lazy_pinyin(ch, errors="ignore")[0] if _HAN_CHAR.fullmatch(ch) else ""
+    if not _HAN_CHAR.fullmatch(ch):
+        return ""
+    readings = _char_table().get(str(ord(ch)))
+    return _toneless(readings.split(",", 1)[0]) if readings else ""
 
 
-def _word_pinyin(word: str) -> list[str]:
-    return [p for p in lazy_pinyin(word, errors="ignore") if p]
+def _word_readings(words: list[str], cache: CacheDir | None) -> dict[str, list[str]]:
+    """Each word's syllables as pypinyin reads the whole word (银行 yin hang, not yin xing).
+
+    Only pypinyin's phrase dictionary knows such readings, and loading it costs a
+    quarter of a second; so the readings are kept in the NLU cache, keyed by the
+    words and pypinyin's version, and a warm start reads them instead.
+    """
+    try:
+        version = metadata.version("pypinyin")
+    except metadata.PackageNotFoundError:
+        version = "?"
+    digest = hashlib.sha256(f"{_READINGS_FORMAT}/pypinyin-{version}".encode())
+    digest.update("\n".join(words).encode())
+    name = f"spelling-readings-{digest.hexdigest()[:16]}.json"
+    found = cache.find(name) if cache is not None else None
+    if found is not None:
+        try:
+            loaded = json.loads(found.read_bytes())
+            if (
+                isinstance(loaded, dict)
+                and set(loaded) == set(words)
+                and all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in loaded.values())
+            ):
+                return loaded
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable spelling cache %s: %s", found, exc)
+    from pypinyin import lazy_pinyin
+
+    readings = {w: [p for p in lazy_pinyin(w, errors="ignore") if p] for w in words}
+    if cache is not None:
+        cache.write_bytes(name, json.dumps(readings, ensure_ascii=False).encode())
+        cache.prune("spelling-readings-", keep=name)
+    return readings
 
 
 class SpellingIndex:
-    def __init__(self, data: SpellingFile, vocabulary: Iterable[tuple[str, int]]) -> None:
+    def __init__(
+        self, data: SpellingFile, vocabulary: Iterable[tuple[str, int]], cache: CacheDir | None = None
+    ) -> None:
         self._latin_known = frozenset(w.lower() for w in data.latin_words)
         self._finals = tuple(sorted(data.fuzzy_finals, key=lambda p: -len(p[0])))
         self._initials = data.fuzzy_initials
@@ -87,13 +166,14 @@ class SpellingIndex:
         # fuzzy sound key ("qian dao") → best word, for homophone typos
         self._sound: dict[str, str] = {}
         char_counts: Counter[str] = Counter()
+        readings = _word_readings(sorted(w for w in self.words if _HAN_RUN.fullmatch(w)), cache)
         for word, n in counts.most_common():
             for ch in word:
                 if _HAN_CHAR.fullmatch(ch):
                     char_counts[ch] += n
             if len(word) < 2 or not _HAN_RUN.fullmatch(word):
                 continue
-            syl = _word_pinyin(word)
+            syl = readings[word]
             if len(syl) != len(word):
                 continue
             spelled = "".join(syl)
@@ -111,9 +191,12 @@ class SpellingIndex:
 
     @classmethod
     def load(
-        cls, vocabulary: Iterable[tuple[str, int]], config_dir: Path = DEFAULT_CONFIG_DIR
+        cls,
+        vocabulary: Iterable[tuple[str, int]],
+        config_dir: Path = DEFAULT_CONFIG_DIR,
+        cache: CacheDir | None = None,
     ) -> SpellingIndex:
-        return cls(load_model(SpellingFile, config_dir / "spelling.yaml"), vocabulary)
+        return cls(load_model(SpellingFile, config_dir / "spelling.yaml"), vocabulary, cache)
 
     # ------------------------------------------------------------- sounds
     def _fuzzy(self, syllable: str) -> str:
