@@ -16,7 +16,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -45,9 +45,6 @@ INSERT_USER = {
     .on_conflict_do_nothing(index_elements=["channel", "external_id"])
     for dialect, make in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
-# A separate statement after the lock: on PostgreSQL a state joined to the locking read
-# would come from the snapshot taken before the lock was granted (stale across processes).
-SELECT_STATE = select(*STATES.columns).where(STATES.c.chat_user_id == bindparam("user_id"))
 INSERT_STATE = insert(STATES)
 UPDATE_STATE = (
     update(STATES)
@@ -82,7 +79,27 @@ _PENDING_REPLY = (
     .where(HandoverReply.chat_user_id == bindparam("user_id"), HandoverReply.web_pending.is_(True))
     .exists()
 )
-SELECT_HANDOVER_FLAGS = select(_OPEN_HANDOVER.label("open"), _PENDING_REPLY.label("pending"))
+# The state and the hand-over flags in one read: a one-row anchor left-joined to the
+# state, so the flags come back also before the user has a state row. A separate
+# statement after the lock: on PostgreSQL a state joined to the locking read would come
+# from the snapshot taken before the lock was granted (stale across processes).
+_ANCHOR = select(literal(1).label("one")).subquery("anchor")
+SELECT_STATE = select(
+    *STATES.columns, _OPEN_HANDOVER.label("open_handover"), _PENDING_REPLY.label("staff_waiting")
+).select_from(_ANCHOR.outerjoin(STATES, STATES.c.chat_user_id == bindparam("user_id")))
+# The user's UPDATE for each set of changed columns, built once (a turn changes
+# last_inbound_at, now and then a column or two more).
+_UPDATE_USER: dict[tuple[str, ...], Any] = {}
+
+
+def _update_user(keys: tuple[str, ...]) -> Any:
+    statement = _UPDATE_USER.get(keys)
+    if statement is None:
+        statement = (
+            update(USERS).where(USERS.c.id == bindparam("b_id")).values({k: bindparam(k) for k in keys})
+        )
+        _UPDATE_USER[keys] = statement
+    return statement
 
 
 class TurnStore:
@@ -95,6 +112,7 @@ class TurnStore:
         self._user: ChatUser | None = None
         self._user_seen: dict[str, Any] = {}
         self.state_exists = False
+        self._flags = (False, False)
 
     # -- the ORM, only when asked ------------------------------------------------
     @property
@@ -144,13 +162,14 @@ class TurnStore:
         if self._session is not None:
             await self._session.flush()
             return
+        seen = self._user_seen
         changed = {
-            key: getattr(user, key)
+            key: value
             for key in USER_COLUMNS
-            if key != "id" and getattr(user, key) != self._user_seen.get(key)
+            if key != "id" and (value := getattr(user, key)) != seen.get(key)
         }
         if changed:
-            await self.conn.execute(update(USERS).where(USERS.c.id == user.id).values(**changed))
+            await self.conn.execute(_update_user(tuple(changed)), {"b_id": user.id, **changed})
 
     # -- redelivery ------------------------------------------------------------------
     async def previous_answer(
@@ -167,13 +186,15 @@ class TurnStore:
 
     # -- state -----------------------------------------------------------------------
     async def load_state(self, user_id: int, now: datetime) -> ConversationState:
-        row = (await self.conn.execute(SELECT_STATE, {"user_id": user_id})).mappings().first()
-        self.state_exists = row is not None
-        if row is None:
+        """The conversation state (a new one before the first); reads `handover_flags` with it."""
+        row = (await self.conn.execute(SELECT_STATE, {"user_id": user_id})).mappings().one()
+        self._flags = (bool(row["open_handover"]), bool(row["staff_waiting"]))
+        self.state_exists = row["chat_user_id"] is not None
+        if not self.state_exists:
             return ConversationState(
                 chat_user_id=user_id, flow=None, step=None, data={}, last_choices=[], updated_at=now
             )
-        return ConversationState(**dict(row))
+        return ConversationState(**{key: row[key] for key in STATE_COLUMNS})
 
     async def save_state(self, state: ConversationState) -> None:
         values = {
@@ -223,10 +244,10 @@ class TurnStore:
         ]
         await self.conn.execute(INSERT_OUTBOUND, rows)
 
-    async def handover_flags(self, user_id: int) -> tuple[bool, bool]:
-        """(an open hand-over, staff messages waiting for a web user)."""
-        row = (await self.conn.execute(SELECT_HANDOVER_FLAGS, {"user_id": user_id})).one()
-        return bool(row.open), bool(row.pending)
+    @property
+    def handover_flags(self) -> tuple[bool, bool]:
+        """(an open hand-over, staff messages waiting for a web user), as `load_state` read them."""
+        return self._flags
 
 
 class LazySession:
