@@ -1,10 +1,10 @@
 """The one conversation engine behind every channel.
 
-A turn: find or create the chat user and lock its row (FOR UPDATE, so two
-messages of one user never interleave, also across processes), drop a
-platform redelivery, record the message, understand it, route it to a flow
-or an intent handler, save the state and the replies, commit. The channel
-only translates formats around `Engine.handle`.
+A turn: find or create the chat user and lock its row (an UPDATE of its last
+inbound time, so two messages of one user never interleave, also across
+processes), drop a platform redelivery, record the message, understand it,
+route it to a flow or an intent handler, save the state and the replies,
+commit. The channel only translates formats around `Engine.handle`.
 """
 
 from __future__ import annotations
@@ -154,8 +154,7 @@ class Engine:
         text = (raw_text or "").strip()
         max_chars = services.settings.max_text_chars
         masked = mask_personal(text)[:max_chars]  # privacy: only the masked text is ever stored
-        user.last_inbound_at = now
-        state = await store.load_state(user.id, now)
+        state = await store.load_state(user.id, now)  # (lock_user set user.last_inbound_at)
 
         text = self._resolve_choice_number(text, state)
         readable = bool(text) and len(text) <= max_chars

@@ -36,10 +36,17 @@ STATE_COLUMNS = tuple(c.key for c in STATES.columns)
 # Kept as copies: a handler may change them in place, and the engine compares.
 MUTABLE_USER_COLUMNS = ("profile",)
 
-_USER_WHERE = (USERS.c.channel == bindparam("channel"), USERS.c.external_id == bindparam("external_id"))
-SELECT_USER = select(*USERS.columns).where(*_USER_WHERE)
-# FOR UPDATE on PostgreSQL (the per-user lock across processes); SQLite ignores it (one writer).
-LOCK_USER = SELECT_USER.with_for_update()
+# The turn's first statement marks the message's arrival and locks the user's row
+# until the commit: on PostgreSQL the per-user lock across processes (an UPDATE waits
+# for another turn of the same user, as FOR UPDATE would, and returns the row as that
+# turn left it); on SQLite it takes the write lock (BEGIN IMMEDIATE) before anything
+# of the turn is read. One statement for what was a locking read and a later UPDATE.
+TOUCH_USER = (
+    update(USERS)
+    .where(USERS.c.channel == bindparam("b_channel"), USERS.c.external_id == bindparam("b_external_id"))
+    .values(last_inbound_at=bindparam("b_now"))
+    .returning(*USERS.columns)
+)
 _NEW_USER = {"channel": bindparam("channel"), "external_id": bindparam("external_id")}
 INSERT_USER = {
     dialect: make(USERS)
@@ -148,20 +155,21 @@ class TurnStore:
 
     # -- user ------------------------------------------------------------------------
     async def lock_user(self, channel: str, external_id: str, now: datetime) -> ChatUser:
-        """The chat user, created on first contact, locked for the turn."""
-        params = {"channel": channel, "external_id": external_id}
+        """The chat user, created on first contact, locked for the turn, its last inbound now."""
+        params = {"b_channel": channel, "b_external_id": external_id, "b_now": now}
         try:
-            row = (await self.conn.execute(LOCK_USER, params)).mappings().first()
+            row = (await self.conn.execute(TOUCH_USER, params)).mappings().first()
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
             # The pooled connection had died unseen (no pre-ping): nothing of the turn
             # ran yet, so roll back the dead one and run the first statement on a new one.
             await self.conn.rollback()
-            row = (await self.conn.execute(LOCK_USER, params)).mappings().first()
+            row = (await self.conn.execute(TOUCH_USER, params)).mappings().first()
         if row is None:
-            await self.conn.execute(INSERT_USER[self.dialect], {**params, "created_at": now})
-            row = (await self.conn.execute(LOCK_USER, params)).mappings().one()
+            new = {"channel": channel, "external_id": external_id, "created_at": now}
+            await self.conn.execute(INSERT_USER[self.dialect], new)
+            row = (await self.conn.execute(TOUCH_USER, params)).mappings().one()
         values = dict(row)
         self._user_seen = {k: copy.deepcopy(v) if k in MUTABLE_USER_COLUMNS else v for k, v in values.items()}
         user = _loaded(ChatUser, values)
