@@ -16,6 +16,11 @@ policy questions and stepping through the eligibility screening):
   the first 200 from /healthz, and the YAML read time of config/ with the pure
   Python and the libyaml loader.
 
+Recorded (2 Dec 2026, the shared 2-core machine, load 1.5-3.4): bare aiohttp
+6,100-10,100 turns/s with the client at 61-78 % of a core, so the issue's 0.35
+would be 2,100-3,500 turns/s, 0.3-0.5 ms per turn; SQLite measured 582 turns/s,
+ratio 0.095 (0.052 before issue 17's turn work of that day, same bench, same hour).
+
 PostgreSQL: BENCH_DATABASE_URL (a database to create a scratch one next to),
 default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres; skipped with a
 note when it does not answer.
