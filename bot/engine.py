@@ -1,10 +1,10 @@
 """The one conversation engine behind every channel.
 
-A turn: find or create the chat user and lock its row (FOR UPDATE, so two
-messages of one user never interleave, also across processes), drop a
-platform redelivery, record the message, understand it, route it to a flow
-or an intent handler, save the state and the replies, commit. The channel
-only translates formats around `Engine.handle`.
+A turn: find or create the chat user and lock its row (an UPDATE of its last
+inbound time, so two messages of one user never interleave, also across
+processes), drop a platform redelivery, record the message, understand it,
+route it to a flow or an intent handler, save the state and the replies,
+commit. The channel only translates formats around `Engine.handle`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import logging
 import re
 import time
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -32,7 +34,7 @@ from handlers import rules
 from handlers.base import EXACT_COMMAND, Context, Reply, get_flow, has_flow, intent_handler
 from handlers.eligibility.person import opens_screening
 from models import ChatUser, ConversationState
-from nlu.facts import read_facts
+from nlu.facts import Facts, read_facts
 from nlu.types import Parse
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,14 @@ GLOBAL_INTENTS = ("cancel", "human_agent", "help")
 ANSWER_INTENTS = ("affirm", "deny", "out_of_scope", "greet", "thanks")
 TRAILING_PUNCT = re.compile(r"[.、.\s]+$")
 FULLWIDTH_DIGITS = str.maketrans("0123456789", "0123456789")
+# At the morning peak most messages are the same few words (签到, 你好, a menu label):
+# their parse and facts are pure functions of the text, the day and the loaded model,
+# so they are worked out once. Only short texts without digits are kept, so no ID
+# number, phone number or long personal message stays in the process's memory.
+READINGS_KEPT = 4096
+CACHED_TEXT_MAX = 24
+HAS_DIGIT = re.compile(r"\d")
+NO_PARSE = Parse("out_of_scope", 0.0)
 
 
 @dataclass
@@ -62,6 +72,9 @@ class Engine:
             weakref.WeakValueDictionary()
         )
         self._sqlite_lock = asyncio.Lock()
+        # (text, day) -> (parse, facts) of short messages, most recent last (see `_read`).
+        self._readings: OrderedDict[tuple[str, date], tuple[Parse, Facts]] = OrderedDict()
+        self._cache_nlu: Any = None
         handlers.load_all()
         menu = services.texts.raw("menu.menu")
         self.menu_labels: list[str] = [item["label"] for item in menu]
@@ -141,24 +154,22 @@ class Engine:
         text = (raw_text or "").strip()
         max_chars = services.settings.max_text_chars
         masked = mask_personal(text)[:max_chars]  # privacy: only the masked text is ever stored
-        user.last_inbound_at = now
-        state = await store.load_state(user.id, now)
+        state = await store.load_state(user.id, now)  # (lock_user set user.last_inbound_at)
 
         text = self._resolve_choice_number(text, state)
-        if not text or len(text) > max_chars:
-            parse = Parse("out_of_scope", 0.0)
-        else:
-            parse = self._label_override(text, services.nlu.parse(text, now.date()))
-        inbound_id = await store.add_inbound(user.id, masked, platform_msg_id, parse.intent, now)
+        readable = bool(text) and len(text) <= max_chars
         db: Any = LazySession(store)
-        ctx = Context(text=text, parse=parse, user=user, state=state, db=db, now=now, services=services)
-        # -- facts hook (issue 14): profile facts said in passing, on every message --
-        if text and len(text) <= max_chars:
-            ctx.facts = read_facts(text, ctx.today)
-        # -- end facts hook --
+        ctx = Context(text=text, parse=NO_PARSE, user=user, state=state, db=db, now=now, services=services)
+        if readable:
+            # -- facts hook (issue 14): profile facts said in passing, on every message --
+            parse, ctx.facts = self._read(text, ctx.today)
+            ctx.parse = parse = self._label_override(text, parse)
+        else:
+            parse = NO_PARSE
+        inbound_id = await store.add_inbound(user.id, masked, platform_msg_id, parse.intent, now)
 
         # Hand-over (转人工): while a person holds the conversation the bot steps aside.
-        open_handover, staff_waiting = await store.handover_flags(user.id)
+        open_handover, staff_waiting = store.handover_flags
         if open_handover and await handover_turn.intercept(ctx):
             pass
         elif not text:
@@ -178,6 +189,24 @@ class Engine:
         await store.save_state(state)
         replies = waiting + ctx.replies
         return TurnResult(replies, user.id, inbound_id, intent=parse.intent, meta={"flow": state.flow})
+
+    def _read(self, text: str, today: date) -> tuple[Parse, Facts]:
+        """The NLU's parse and the profile facts of a message, the same texts' from the cache."""
+        nlu = self.services.nlu
+        if nlu is not self._cache_nlu:  # a new model: what was kept was its predecessor's reading
+            self._cache_nlu = nlu
+            self._readings.clear()
+        cacheable = len(text) <= CACHED_TEXT_MAX and not HAS_DIGIT.search(text)
+        key = (text, today)
+        if cacheable and (kept := self._readings.get(key)) is not None:
+            self._readings.move_to_end(key)
+            return kept
+        reading = (nlu.parse(text, today), read_facts(text, today))
+        if cacheable:
+            self._readings[key] = reading
+            if len(self._readings) > READINGS_KEPT:
+                self._readings.popitem(last=False)
+        return reading
 
     @staticmethod
     def _resolve_choice_number(text: str, state: ConversationState) -> str:

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.orm.attributes import manager_of_class
 
 from models import ChatUser, ConversationState, Handover, HandoverReply, Message
 from models.handover import OPEN_STATES
 
+_M = TypeVar("_M")
 USERS = ChatUser.__table__
 STATES = ConversationState.__table__
 MESSAGES = Message.__table__
@@ -34,10 +36,17 @@ STATE_COLUMNS = tuple(c.key for c in STATES.columns)
 # Kept as copies: a handler may change them in place, and the engine compares.
 MUTABLE_USER_COLUMNS = ("profile",)
 
-_USER_WHERE = (USERS.c.channel == bindparam("channel"), USERS.c.external_id == bindparam("external_id"))
-SELECT_USER = select(*USERS.columns).where(*_USER_WHERE)
-# FOR UPDATE on PostgreSQL (the per-user lock across processes); SQLite ignores it (one writer).
-LOCK_USER = SELECT_USER.with_for_update()
+# The turn's first statement marks the message's arrival and locks the user's row
+# until the commit: on PostgreSQL the per-user lock across processes (an UPDATE waits
+# for another turn of the same user, as FOR UPDATE would, and returns the row as that
+# turn left it); on SQLite it takes the write lock (BEGIN IMMEDIATE) before anything
+# of the turn is read. One statement for what was a locking read and a later UPDATE.
+TOUCH_USER = (
+    update(USERS)
+    .where(USERS.c.channel == bindparam("b_channel"), USERS.c.external_id == bindparam("b_external_id"))
+    .values(last_inbound_at=bindparam("b_now"))
+    .returning(*USERS.columns)
+)
 _NEW_USER = {"channel": bindparam("channel"), "external_id": bindparam("external_id")}
 INSERT_USER = {
     dialect: make(USERS)
@@ -45,9 +54,6 @@ INSERT_USER = {
     .on_conflict_do_nothing(index_elements=["channel", "external_id"])
     for dialect, make in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
-# A separate statement after the lock: on PostgreSQL a state joined to the locking read
-# would come from the snapshot taken before the lock was granted (stale across processes).
-SELECT_STATE = select(*STATES.columns).where(STATES.c.chat_user_id == bindparam("user_id"))
 INSERT_STATE = insert(STATES)
 UPDATE_STATE = (
     update(STATES)
@@ -82,7 +88,39 @@ _PENDING_REPLY = (
     .where(HandoverReply.chat_user_id == bindparam("user_id"), HandoverReply.web_pending.is_(True))
     .exists()
 )
-SELECT_HANDOVER_FLAGS = select(_OPEN_HANDOVER.label("open"), _PENDING_REPLY.label("pending"))
+# The state and the hand-over flags in one read: a one-row anchor left-joined to the
+# state, so the flags come back also before the user has a state row. A separate
+# statement after the lock: on PostgreSQL a state joined to the locking read would come
+# from the snapshot taken before the lock was granted (stale across processes).
+_ANCHOR = select(literal(1).label("one")).subquery("anchor")
+SELECT_STATE = select(
+    *STATES.columns, _OPEN_HANDOVER.label("open_handover"), _PENDING_REPLY.label("staff_waiting")
+).select_from(_ANCHOR.outerjoin(STATES, STATES.c.chat_user_id == bindparam("user_id")))
+# The user's UPDATE for each set of changed columns, built once (a turn changes
+# last_inbound_at, now and then a column or two more).
+_UPDATE_USER: dict[tuple[str, ...], Any] = {}
+
+
+def _update_user(keys: tuple[str, ...]) -> Any:
+    statement = _UPDATE_USER.get(keys)
+    if statement is None:
+        statement = (
+            update(USERS).where(USERS.c.id == bindparam("b_id")).values({k: bindparam(k) for k in keys})
+        )
+        _UPDATE_USER[keys] = statement
+    return statement
+
+
+def _loaded(cls: type[_M], values: dict[str, Any]) -> _M:
+    """An ORM instance holding `values` as a query would load them: set directly, without the
+    attribute events a constructor fires per column (a tenth of a greeting's CPU, issue 17).
+    Changes made to it afterwards are tracked as usual."""
+    manager = manager_of_class(cls)
+    if not manager.mapper.configured:  # a constructor would have configured the mappers
+        configure_mappers()
+    instance: _M = manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
 
 
 class TurnStore:
@@ -95,6 +133,7 @@ class TurnStore:
         self._user: ChatUser | None = None
         self._user_seen: dict[str, Any] = {}
         self.state_exists = False
+        self._flags = (False, False)
 
     # -- the ORM, only when asked ------------------------------------------------
     @property
@@ -116,23 +155,24 @@ class TurnStore:
 
     # -- user ------------------------------------------------------------------------
     async def lock_user(self, channel: str, external_id: str, now: datetime) -> ChatUser:
-        """The chat user, created on first contact, locked for the turn."""
-        params = {"channel": channel, "external_id": external_id}
+        """The chat user, created on first contact, locked for the turn, its last inbound now."""
+        params = {"b_channel": channel, "b_external_id": external_id, "b_now": now}
         try:
-            row = (await self.conn.execute(LOCK_USER, params)).mappings().first()
+            row = (await self.conn.execute(TOUCH_USER, params)).mappings().first()
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
             # The pooled connection had died unseen (no pre-ping): nothing of the turn
             # ran yet, so roll back the dead one and run the first statement on a new one.
             await self.conn.rollback()
-            row = (await self.conn.execute(LOCK_USER, params)).mappings().first()
+            row = (await self.conn.execute(TOUCH_USER, params)).mappings().first()
         if row is None:
-            await self.conn.execute(INSERT_USER[self.dialect], {**params, "created_at": now})
-            row = (await self.conn.execute(LOCK_USER, params)).mappings().one()
+            new = {"channel": channel, "external_id": external_id, "created_at": now}
+            await self.conn.execute(INSERT_USER[self.dialect], new)
+            row = (await self.conn.execute(TOUCH_USER, params)).mappings().one()
         values = dict(row)
         self._user_seen = {k: copy.deepcopy(v) if k in MUTABLE_USER_COLUMNS else v for k, v in values.items()}
-        user = ChatUser(**values)
+        user = _loaded(ChatUser, values)
         make_transient_to_detached(user)
         self._user = user
         return user
@@ -144,13 +184,14 @@ class TurnStore:
         if self._session is not None:
             await self._session.flush()
             return
+        seen = self._user_seen
         changed = {
-            key: getattr(user, key)
+            key: value
             for key in USER_COLUMNS
-            if key != "id" and getattr(user, key) != self._user_seen.get(key)
+            if key != "id" and (value := getattr(user, key)) != seen.get(key)
         }
         if changed:
-            await self.conn.execute(update(USERS).where(USERS.c.id == user.id).values(**changed))
+            await self.conn.execute(_update_user(tuple(changed)), {"b_id": user.id, **changed})
 
     # -- redelivery ------------------------------------------------------------------
     async def previous_answer(
@@ -167,13 +208,14 @@ class TurnStore:
 
     # -- state -----------------------------------------------------------------------
     async def load_state(self, user_id: int, now: datetime) -> ConversationState:
-        row = (await self.conn.execute(SELECT_STATE, {"user_id": user_id})).mappings().first()
-        self.state_exists = row is not None
-        if row is None:
-            return ConversationState(
-                chat_user_id=user_id, flow=None, step=None, data={}, last_choices=[], updated_at=now
-            )
-        return ConversationState(**dict(row))
+        """The conversation state (a new one before the first); reads `handover_flags` with it."""
+        row = (await self.conn.execute(SELECT_STATE, {"user_id": user_id})).mappings().one()
+        self._flags = (bool(row["open_handover"]), bool(row["staff_waiting"]))
+        self.state_exists = row["chat_user_id"] is not None
+        if not self.state_exists:
+            values = {"chat_user_id": user_id, "flow": None, "step": None, "data": {}, "last_choices": []}
+            return _loaded(ConversationState, {**values, "updated_at": now})
+        return _loaded(ConversationState, {key: row[key] for key in STATE_COLUMNS})
 
     async def save_state(self, state: ConversationState) -> None:
         values = {
@@ -223,10 +265,10 @@ class TurnStore:
         ]
         await self.conn.execute(INSERT_OUTBOUND, rows)
 
-    async def handover_flags(self, user_id: int) -> tuple[bool, bool]:
-        """(an open hand-over, staff messages waiting for a web user)."""
-        row = (await self.conn.execute(SELECT_HANDOVER_FLAGS, {"user_id": user_id})).one()
-        return bool(row.open), bool(row.pending)
+    @property
+    def handover_flags(self) -> tuple[bool, bool]:
+        """(an open hand-over, staff messages waiting for a web user), as `load_state` read them."""
+        return self._flags
 
 
 class LazySession:

@@ -7,8 +7,10 @@ Every handler first needs a bound trainee (`bound_trainee`).
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
+from typing import Any, Protocol
 
+from bot.attendance import check_in as chk
 from bot.attendance import formatting as fmt
 from bot.attendance import service as att
 from bot.attendance.config import get_attendance_config
@@ -16,13 +18,22 @@ from bot.attendance.preferences import refresh_user_reminders
 from bot.policy.attendance import attendance_thresholds
 from bot.policy.params import percent
 from handlers.base import Context, Flow, on_intent, register_flow
-from handlers.common import bound_trainee
-from models import ClassSession, TrainingClass
+from handlers.common import bound_trainee, reader
 
 K = "attendance."
 
 
-def _session_fields(ctx: Context, session: ClassSession) -> dict[str, str]:
+class Timed(Protocol):
+    """A session as the answers show it (a ClassSession, or a check-in row)."""
+
+    @property
+    def starts_at(self) -> datetime: ...
+
+    @property
+    def ends_at(self) -> datetime: ...
+
+
+def _session_fields(ctx: Context, session: Timed) -> dict[str, str]:
     tz = ctx.services.clock.tz
     return {
         "day": fmt.day_words(ctx.services.texts, session.starts_at.astimezone(tz).date(), ctx.today),
@@ -34,40 +45,38 @@ def _session_fields(ctx: Context, session: ClassSession) -> dict[str, str]:
 # --- 签到 ---------------------------------------------------------------
 
 
-async def _check_in(ctx: Context, trainee_id: int, open_session: att.OpenSession) -> None:
-    session, klass = open_session.session, open_session.klass
-    created, record = await att.record_chat_check_in(ctx.db, session.id, trainee_id, ctx.now)
+async def _check_in(ctx: Context, trainee_id: int, session: chk.OpenSession) -> None:
+    # The turn's own connection (no ORM session): the one write of a check-in is Core too.
+    created, record = await chk.record_chat_check_in(reader(ctx), session.id, trainee_id, ctx.now)
     at = fmt.hhmm(record.checked_in_at or record.created_at, ctx.services.clock.tz)
     if not created:
         key = "check_in_already_institution" if record.source == "institution" else "check_in_already"
         ctx.say_key(K + key, at=at)
         return
     key = "check_in_done_late" if ctx.now > session.starts_at else "check_in_done"
-    ctx.say_key(K + key, klass=klass.name, at=at, **_session_fields(ctx, session))
+    ctx.say_key(K + key, klass=session.class_name, at=at, **_session_fields(ctx, session))
 
 
 async def _say_next_session(ctx: Context, trainee_id: int) -> None:
     opens = get_attendance_config().check_in.opens_minutes_before
-    nxt = await att.next_session(ctx.db, trainee_id, ctx.now, opens)
+    nxt = await chk.next_session(reader(ctx), trainee_id, ctx.now, opens)
     if nxt is not None:
-        ctx.say_key(
-            K + "check_in_closed", klass=nxt.klass.name, opens=opens, **_session_fields(ctx, nxt.session)
-        )
-    elif await att.enrolled_classes(ctx.db, trainee_id):
+        ctx.say_key(K + "check_in_closed", klass=nxt.class_name, opens=opens, **_session_fields(ctx, nxt))
+    elif await chk.enrolled_classes(reader(ctx), trainee_id):
         ctx.say_key(K + "check_in_no_more", [ctx.t(K + "attendance_button")])
     else:
         ctx.say_key(K + "not_enrolled")
 
 
-def _pick_labels(open_sessions: list[att.OpenSession], ctx: Context) -> dict[str, int]:
+def _pick_labels(open_sessions: list[chk.OpenSession], ctx: Context) -> dict[str, int]:
     """A unique button label per session: the class name, with the time when names repeat."""
-    names = [o.klass.name for o in open_sessions]
+    names = [o.class_name for o in open_sessions]
     out: dict[str, int] = {}
     for o in open_sessions:
-        label = o.klass.name
+        label = o.class_name
         if names.count(label) > 1:
-            label = f"{label} {fmt.hhmm(o.session.starts_at, ctx.services.clock.tz)}"
-        out[label] = o.session.id
+            label = f"{label} {fmt.hhmm(o.starts_at, ctx.services.clock.tz)}"
+        out[label] = o.id
     return out
 
 
@@ -77,7 +86,7 @@ async def check_in(ctx: Context) -> None:
     if trainee is None:
         return
     opens = get_attendance_config().check_in.opens_minutes_before
-    open_sessions = await att.open_sessions(ctx.db, trainee.id, ctx.now, opens)
+    open_sessions = await chk.open_sessions(reader(ctx), trainee.id, ctx.now, opens)
     if not open_sessions:
         await _say_next_session(ctx, trainee.id)
     elif len(open_sessions) == 1:
@@ -106,9 +115,7 @@ class CheckInPick(Flow):
         # The answer may come later: the window must still be open now.
         opens = get_attendance_config().check_in.opens_minutes_before
         still_open = [
-            o
-            for o in await att.open_sessions(ctx.db, trainee.id, ctx.now, opens)
-            if o.session.id == session_id
+            o for o in await chk.open_sessions(reader(ctx), trainee.id, ctx.now, opens) if o.id == session_id
         ]
         if still_open:
             await _check_in(ctx, trainee.id, still_open[0])
@@ -136,7 +143,8 @@ def _reach_line(ctx: Context, kind: str, can_miss: int | None, left: int, fields
     return ctx.t(f"{K}{kind}_can_miss", n=str(can_miss), **fields)
 
 
-def attendance_summary(ctx: Context, klass: TrainingClass, a: att.TraineeAttendance) -> str:
+def attendance_summary(ctx: Context, klass: Any, a: att.TraineeAttendance) -> str:
+    """`klass`: anything with the class's `name` (a TrainingClass, or a row)."""
     th = attendance_thresholds()
     fields = {
         "klass": klass.name,
@@ -172,13 +180,14 @@ async def attendance_query(ctx: Context) -> None:
     trainee = await bound_trainee(ctx)
     if trainee is None:
         return
-    classes = await att.enrolled_classes(ctx.db, trainee.id, statuses=att.COUNTED_ENROLLMENTS)
+    db = reader(ctx)
+    classes = await chk.enrolled_classes(db, trainee.id, statuses=att.COUNTED_ENROLLMENTS)
     if not classes:
         ctx.say_key(K + "not_enrolled")
         return
     th = attendance_thresholds()
     parts = [
-        attendance_summary(ctx, klass, await att.trainee_attendance(ctx.db, trainee.id, klass.id, ctx.now))
+        attendance_summary(ctx, klass, await att.trainee_attendance(db, trainee.id, klass.id, ctx.now))
         for klass in classes
     ]
     parts.append(
@@ -221,7 +230,7 @@ def _default_minutes(ctx: Context) -> int:
 
 
 async def _class_minutes(ctx: Context, trainee_id: int) -> int:
-    classes = await att.enrolled_classes(ctx.db, trainee_id)
+    classes = await chk.enrolled_classes(reader(ctx), trainee_id)
     return classes[0].reminder_minutes_before if classes else _default_minutes(ctx)
 
 

@@ -114,12 +114,14 @@ class Database:
         self.sqlite_path: Path | None = None
         # The WAL index (-shm) as last seen: (inode, length); see check_shared_memory.
         self._shm_seen: tuple[int, int] = (0, 0)
+        self._shm_path = ""
         # Statement parameters hold user text: never in an error message or a log line.
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             path = url.split(":///", 1)[-1]
             if path and path != ":memory:" and not path.startswith("file:"):
                 self.sqlite_path = Path(path)
+                self._shm_path = str(self.sqlite_path) + "-shm"
                 self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
                 # Created owner-only (0600): it holds names, phones and conversations.
                 os.close(os.open(self.sqlite_path, os.O_CREAT | os.O_RDWR, 0o600))
@@ -191,9 +193,10 @@ class Database:
         """
         if self.sqlite_path is None:
             return
-        if not self.sqlite_path.exists():
-            raise DatabaseUnavailable(f"the SQLite database file {self.sqlite_path} is missing")
+        # Every turn asks, so one system call when all is well (a missing file is not writable).
         if not os.access(self.sqlite_path, os.W_OK):
+            if not self.sqlite_path.exists():
+                raise DatabaseUnavailable(f"the SQLite database file {self.sqlite_path} is missing")
             # Refused here, clearly, rather than met inside SQLite (WAL's shared memory
             # on a read-only file has crashed the process with SIGBUS).
             raise DatabaseUnavailable(f"the SQLite database file {self.sqlite_path} is read-only")
@@ -210,9 +213,9 @@ class Database:
         still fatal; `serve` enables faulthandler so that at least the signal is logged.
         """
         assert self.sqlite_path is not None
-        shm = self.sqlite_path.with_name(self.sqlite_path.name + "-shm")
+        shm = self._shm_path
         try:
-            st = shm.stat()
+            st = os.stat(shm)
         except FileNotFoundError:
             self._shm_seen = (0, 0)  # unlinked: our mapping keeps the old file alive
             return

@@ -22,19 +22,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.policy.attendance import AttendanceThresholds, attendance_thresholds
 from models import AttendanceRecord, ClassSession, Enrollment, Trainee, TrainingClass
 
 ZERO = Decimal(0)
+SESSIONS = ClassSession.__table__
+CLASSES = TrainingClass.__table__
+RECORDS = AttendanceRecord.__table__
+TRAINEES = Trainee.__table__
 # Enrollments that count for attendance: a withdrawn trainee is no longer measured.
 COUNTED_ENROLLMENTS = ("enrolled", "completed")
 
@@ -175,6 +177,31 @@ def compute(
     )
 
 
+# The class's filed hours and the trainee's name in one row, NULL where either does not exist.
+_CLASS_HOURS = select(CLASSES.c.planned_hours).where(CLASSES.c.id == bindparam("class_id"))
+_TRAINEE_NAME = select(TRAINEES.c.name).where(TRAINEES.c.id == bindparam("trainee_id"))
+SELECT_CLASS_AND_NAME = select(
+    _CLASS_HOURS.scalar_subquery().label("hours"), _TRAINEE_NAME.scalar_subquery().label("name")
+)
+# The class's sessions, each with the trainee's records of it (none, chat, institution, both).
+SELECT_SESSIONS_AND_MARKS = (
+    select(
+        SESSIONS.c.id,
+        SESSIONS.c.starts_at,
+        SESSIONS.c.ends_at,
+        SESSIONS.c.hours,
+        RECORDS.c.source,
+        RECORDS.c.status,
+    )
+    .outerjoin(
+        RECORDS,
+        (RECORDS.c.session_id == SESSIONS.c.id) & (RECORDS.c.trainee_id == bindparam("trainee_id")),
+    )
+    .where(SESSIONS.c.class_id == bindparam("class_id"))
+    .order_by(SESSIONS.c.starts_at, SESSIONS.c.id)
+)
+
+
 async def class_sessions(db: AsyncSession, class_id: int) -> list[SessionSlot]:
     rows = await db.execute(
         select(ClassSession.id, ClassSession.starts_at, ClassSession.ends_at, ClassSession.hours)
@@ -203,23 +230,30 @@ async def _marks(db: AsyncSession, class_id: int, trainee_id: int | None = None)
     return out
 
 
-async def trainee_attendance(
-    db: AsyncSession, trainee_id: int, class_id: int, now: datetime
-) -> TraineeAttendance:
-    """One trainee's attendance in one class as of `now`; LookupError when either does not exist."""
-    klass = await db.get(TrainingClass, class_id)
-    trainee = await db.get(Trainee, trainee_id)
-    if klass is None or trainee is None:
+async def trainee_attendance(db: Any, trainee_id: int, class_id: int, now: datetime) -> TraineeAttendance:
+    """One trainee's attendance in one class as of `now`; LookupError when either does not exist.
+
+    Two prebuilt statements on whatever `db` is given (the chat's 我的出勤率 passes the
+    turn's connection), where the ORM took four and an object per row.
+    """
+    params = {"trainee_id": trainee_id, "class_id": class_id}
+    head = (await db.execute(SELECT_CLASS_AND_NAME, params)).one()
+    if head.hours is None or head.name is None:
         raise LookupError(f"no class {class_id} or trainee {trainee_id}")
-    sessions = await class_sessions(db, class_id)
-    marks = await _marks(db, class_id, trainee_id)
+    sessions: dict[int, SessionSlot] = {}
+    marks: list[Mark] = []
+    for row in await db.execute(SELECT_SESSIONS_AND_MARKS, params):
+        if row.id not in sessions:
+            sessions[row.id] = SessionSlot(row.id, row.starts_at, row.ends_at, Decimal(row.hours))
+        if row.source is not None:
+            marks.append(Mark(row.id, row.source, row.status))
     return compute(
-        trainee_id=trainee.id,
-        name=trainee.name,
+        trainee_id=trainee_id,
+        name=head.name,
         class_id=class_id,
-        planned_hours=Decimal(klass.planned_hours),
-        sessions=sessions,
-        marks=marks.get(trainee_id, []),
+        planned_hours=Decimal(head.hours),
+        sessions=list(sessions.values()),
+        marks=marks,
         now=now,
     )
 
@@ -254,75 +288,6 @@ async def class_attendance(db: AsyncSession, class_id: int, now: datetime) -> li
     ]
 
 
-# --- check-in ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class OpenSession:
-    """A session whose check-in window contains now, with the class it belongs to."""
-
-    session: ClassSession
-    klass: TrainingClass
-
-
-def window_opens(session: ClassSession, opens_minutes_before: int) -> datetime:
-    return session.starts_at - timedelta(minutes=opens_minutes_before)
-
-
-async def enrolled_classes(
-    db: AsyncSession, trainee_id: int, statuses: Sequence[str] = ("enrolled",)
-) -> list[TrainingClass]:
-    rows = await db.execute(
-        select(TrainingClass)
-        .join(Enrollment, Enrollment.class_id == TrainingClass.id)
-        .where(Enrollment.trainee_id == trainee_id, Enrollment.status.in_(statuses))
-        .order_by(TrainingClass.start_date, TrainingClass.id)
-    )
-    return list(rows.scalars())
-
-
-def _enrolled_sessions(trainee_id: int) -> Select[tuple[ClassSession, TrainingClass]]:
-    """Sessions (with their class) of the classes the trainee is enrolled in and that still run."""
-    return (
-        select(ClassSession, TrainingClass)
-        .join(TrainingClass, TrainingClass.id == ClassSession.class_id)
-        .join(Enrollment, Enrollment.class_id == ClassSession.class_id)
-        .where(
-            Enrollment.trainee_id == trainee_id,
-            Enrollment.status == "enrolled",
-            TrainingClass.status != "cancelled",
-        )
-    )
-
-
-async def open_sessions(
-    db: AsyncSession, trainee_id: int, now: datetime, opens_minutes_before: int
-) -> list[OpenSession]:
-    """Sessions of the trainee's current classes that accept 签到 right now."""
-    latest_start = now + timedelta(minutes=opens_minutes_before)
-    rows = await db.execute(
-        _enrolled_sessions(trainee_id)
-        .where(ClassSession.starts_at <= latest_start, ClassSession.ends_at > now)
-        .order_by(ClassSession.starts_at, TrainingClass.id)
-    )
-    return [OpenSession(s, k) for s, k in rows.all()]
-
-
-async def next_session(
-    db: AsyncSession, trainee_id: int, now: datetime, opens_minutes_before: int
-) -> OpenSession | None:
-    """The trainee's next session whose check-in window has not opened yet."""
-    row = (
-        await db.execute(
-            _enrolled_sessions(trainee_id)
-            .where(ClassSession.starts_at > now + timedelta(minutes=opens_minutes_before))
-            .order_by(ClassSession.starts_at)
-            .limit(1)
-        )
-    ).first()
-    return OpenSession(row[0], row[1]) if row else None
-
-
 async def upcoming_sessions(db: AsyncSession, class_id: int, now: datetime, limit: int) -> list[ClassSession]:
     """Sessions not yet ended, soonest first (a running one included)."""
     rows = await db.execute(
@@ -332,55 +297,3 @@ async def upcoming_sessions(db: AsyncSession, class_id: int, now: datetime, limi
         .limit(limit)
     )
     return list(rows.scalars())
-
-
-async def present_record(db: AsyncSession, session_id: int, trainee_id: int) -> AttendanceRecord | None:
-    """The record that already proves presence (the institution's first, then the chat's)."""
-    rows = (
-        await db.execute(
-            select(AttendanceRecord).where(
-                AttendanceRecord.session_id == session_id,
-                AttendanceRecord.trainee_id == trainee_id,
-                AttendanceRecord.status == "present",
-            )
-        )
-    ).scalars()
-    by_source = {r.source: r for r in rows}
-    return by_source.get("institution") or by_source.get("chat")
-
-
-async def record_chat_check_in(
-    db: AsyncSession, session_id: int, trainee_id: int, now: datetime
-) -> tuple[bool, AttendanceRecord]:
-    """Record a chat check-in once; (False, the earlier record) when one already proves presence.
-
-    The unique key (session, trainee, source) makes two simultaneous 签到 of
-    one person record one check-in, on either database.
-    """
-    earlier = await present_record(db, session_id, trainee_id)
-    if earlier is not None:
-        return False, earlier
-    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
-    result = await db.execute(
-        insert(AttendanceRecord)
-        .values(
-            session_id=session_id,
-            trainee_id=trainee_id,
-            source="chat",
-            status="present",
-            checked_in_at=now,
-            recorded_by="chat",
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["session_id", "trainee_id", "source"])
-    )
-    record = (
-        await db.execute(
-            select(AttendanceRecord).where(
-                AttendanceRecord.session_id == session_id,
-                AttendanceRecord.trainee_id == trainee_id,
-                AttendanceRecord.source == "chat",
-            )
-        )
-    ).scalar_one()
-    return bool(result.rowcount), record
