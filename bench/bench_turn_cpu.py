@@ -7,7 +7,7 @@ prints the process CPU time per turn (user + system, all threads: SQLite's
 and the driver's included) and its ratio to a baseline measured in the same
 run: an engine turn with an empty message, which does the turn's bookkeeping
 (lock the user, state, transcript) and nothing else. Kinds: greeting 你好,
-签到, 补贴到哪了, 我的出勤率 (bound trainees).
+签到, 补贴到哪了, 我的出勤率 (bound trainees), and an unbound rule question.
 
 Each kind runs BENCH_TURN_ROUNDS rounds, interleaved with the others so that
 drifts of the machine hit all of them alike; the figure is the median round.
@@ -47,6 +47,8 @@ KINDS: list[tuple[str, str, bool]] = [
     ("bound 签到", "签到", True),
     ("bound 补贴到哪了", "补贴到哪了", True),
     ("bound 我的出勤率", "我的出勤率", True),
+    # A rule question goes through the knowledge search (issue 15's routing).
+    ("rule question 开班申请几天能审完", "开班申请交上去人社局几天能审完", False),
 ]
 
 

@@ -27,6 +27,7 @@ from pydantic import Field
 from rank_bm25 import BM25Okapi
 
 from bot.config_file import StrictModel, load_yaml
+from nlu.bm25_sparse import SparseBm25
 from nlu.knowledge import KNOWLEDGE_DIR, SOURCE_SHORT, SOURCES, Entry, KnowledgeBase
 from nlu.text import HAN, compact
 from nlu.tokenizer import Tokenizer
@@ -159,6 +160,9 @@ class KnowledgeIndex:
         self._entry_weights = np.array([config.source_weight.get(e.source, 1.0) for e in kb.entries])
         self._doc_terms = docs
         self._bm25 = BM25Okapi(docs, k1=config.bm25.k1, b=config.bm25.b)
+        self._scorer = SparseBm25(self._bm25)
+        # Each entry's documents are contiguous (`_documents`): where each entry's run starts.
+        self._entry_starts = np.flatnonzero(np.r_[True, self._owners[1:] != self._owners[:-1]])
         self._prefer: list[tuple[tuple[str, ...], Entry]] = []
         for pref in config.prefer:
             if pref.entry not in kb.by_id:
@@ -287,15 +291,8 @@ class KnowledgeIndex:
 
     def _entry_scores(self, query: list[str]) -> np.ndarray:
         """Each entry's best document score for the query (document and entry weights applied)."""
-        scores = self._bm25.get_scores(query) * self._weights
-        per_entry = np.zeros(len(self.kb.entries))
-        seen = np.zeros(len(self.kb.entries), dtype=bool)
-        for d in np.argsort(-scores, kind="stable"):
-            e = self._owners[d]
-            if not seen[e]:
-                seen[e] = True
-                per_entry[e] = scores[d]
-        return per_entry * self._entry_weights
+        scores = self._scorer.get_scores(query) * self._weights
+        return np.maximum.reduceat(scores, self._entry_starts) * self._entry_weights
 
     def _coverage(self, query: list[str], entry: int, total: float) -> float:
         """The share of the question's weight the entry's terms cover."""
