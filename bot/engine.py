@@ -200,6 +200,7 @@ class Engine:
         key = (text, today)
         if cacheable and (kept := self._readings.get(key)) is not None:
             self._readings.move_to_end(key)
+            ops.metrics.nlu_cache_hit()
             return kept
         reading = (nlu.parse(text, today), read_facts(text, today))
         if cacheable:

@@ -48,6 +48,8 @@ TURN_SECONDS = Histogram(
     "bot_turn_seconds", "Time of one conversation turn", ["channel"], buckets=TURN_BUCKETS
 )
 NLU_SECONDS = Histogram("bot_nlu_parse_seconds", "Time of one NLU parse", buckets=NLU_BUCKETS)
+# Short repeated messages (签到, 你好) reuse the day's reading instead of a parse (issue 17).
+NLU_CACHE_HITS = Counter("bot_nlu_parse_cache_hits", "Messages read from the engine's reading cache")
 HTTP_REQUESTS = Counter("bot_http_requests", "HTTP requests answered", ["method", "route", "status"])
 HTTP_SECONDS = Histogram(
     "bot_http_request_seconds", "Time to answer an HTTP request", ["route"], buckets=HTTP_BUCKETS
@@ -101,6 +103,10 @@ def turn(channel: str, intent: str | None, seconds: float) -> None:
 
 def nlu_parse(seconds: float) -> None:
     NLU_SECONDS.observe(seconds)
+
+
+def nlu_cache_hit() -> None:
+    NLU_CACHE_HITS.inc()
 
 
 def http_request(method: str, route: str, status: int, seconds: float) -> None:

@@ -51,7 +51,9 @@ async def test_turns_by_channel_and_intent_with_latency(client: TestClient, chat
     assert grew("bot_turns_total", channel="wechat", intent="attendance_query") == 1
     assert grew("bot_turn_seconds_count", channel="web") == 3
     assert grew("bot_turn_seconds_bucket", channel="web", le="+Inf") == 3
-    assert grew("bot_nlu_parse_seconds_count") >= 4
+    # The second 签到 is read from the engine's cache of short repeated messages, not parsed.
+    assert grew("bot_nlu_parse_seconds_count") >= 3
+    assert grew("bot_nlu_parse_cache_hits_total") >= 1
     assert grew("bot_http_requests_total", method="POST", route="/api/v1/chat", status="200") == 3
     assert grew("bot_http_requests_total", method="POST", route="/wechat", status="200") == 1
 
