@@ -11,16 +11,12 @@ hang; it is not a speed target.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
+import contextlib
 import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
@@ -29,40 +25,22 @@ from sqlalchemy import text
 
 from bot.scheduler import Scheduler
 from bot.services import Services
+from tests.perf.serving import chat, free_port, get, serve
 
-ROOT = Path(__file__).resolve().parents[2]
 LOOPS = 8
 START_LIMIT_S = 60.0
 EXIT_LIMIT_S = 12.0  # above the 5 s request grace, below the 15 s watchdog
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        return resp.read().decode()
-
-
 def _job_runs(port: int) -> dict[str, float]:
-    text = _get(f"http://127.0.0.1:{port}/metrics")
+    text = get(f"http://127.0.0.1:{port}/metrics", timeout=5)
     runs = re.findall(r'^bot_scheduler_job_runs_total\{job="([^"]+)"\} (\S+)$', text, re.M)
     return {job: float(value) for job, value in runs}
 
 
 def _chat(port: int, user: str) -> None:
-    body = json.dumps({"user_id": user, "text": "你好"}).encode()
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/chat", data=body, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            resp.read()
-    except OSError:
-        pass  # a turn cut by the stop is fine; only the exit is under test
+    with contextlib.suppress(OSError):  # a turn cut by the stop is fine; only the exit is under test
+        chat(port, user, "你好", timeout=10)
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], port: int) -> None:
@@ -87,22 +65,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("loop", range(LOOPS))
 def test_sigterm_ends_serve(data_dir: Path, loop: int) -> None:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "BOT_DATA_DIR": str(data_dir),
-        "DATABASE_URL": "",
-        "SCHEDULER_ENABLED": "true",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    port = free_port()
+    proc = serve(data_dir, port, scheduler=True)
     try:
         _wait_ready(proc, port)
         # Land the signal at a different point of the 2 s dispatch interval each
