@@ -29,6 +29,7 @@ from bot.attendance.reminders import create_reminders
 from bot.clock import LOCAL_TZ
 from bot.outbox import get_dispatcher
 from bot.outbox.config import DeliveryConfig, load_config, load_templates
+from bot.outbox.job import dispatch_due
 from bot.outbox.pacing import Pacer
 from bot.services import Services
 from bot.settings import load_settings
@@ -273,10 +274,11 @@ async def _drive(
 ) -> None:
     """The scheduler's part on the fast clock: cron jobs at their times, a dispatch tick every interval.
 
-    A dispatch run goes on until nothing is due (or its budget is spent); the
-    next tick comes at the next multiple of the interval, as APScheduler's
-    interval job (coalesced, one instance) would. When nothing is due until a
-    later moment, the clock jumps there instead of living the idle hours.
+    The dispatch is the scheduled job itself (`bot.outbox.job.dispatch_due`: runs
+    back to back until nothing is due); the next tick comes at the next multiple
+    of the interval, as APScheduler's interval job (coalesced, one instance) would.
+    When nothing is due until a later moment, the clock jumps there instead of
+    living the idle hours.
     """
     dispatcher = get_dispatcher(services)
     interval = services.extra["delivery_config"].dispatcher.interval_seconds
@@ -289,7 +291,7 @@ async def _drive(
             started = time.perf_counter()
             await _as_scheduled(job, services, name, ran)
             ran.append(f"{name} at {clock.now():%m-%d %H:%M:%S} ({time.perf_counter() - started:.1f} s wall)")
-        await _as_scheduled(lambda s: dispatcher.run(), services, "outbox-dispatch", ran)
+        await _as_scheduled(dispatch_due, services, "outbox-dispatch", ran)
         ahead = [todo[0][0]] if todo else []
         open_rows = 0
         async with services.db.session() as s:

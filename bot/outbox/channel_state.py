@@ -37,6 +37,9 @@ class DispatchStats:
     discarded: int = 0  # late results of rows whose claim had passed to another holder
     dropped: int = 0  # claimed rows not sent because the claim could lapse while on the wire
     claim_seconds: list[float] = field(default_factory=list)  # how long each claim took
+    # Channel runs that ended on the run's budget with rows still queued or due: the next run
+    # must follow at once, or the channel idles until the next tick (`Dispatcher.drain`).
+    cut_short: int = 0
 
     def add(self, other: DispatchStats) -> None:
         for name in self.__dataclass_fields__:

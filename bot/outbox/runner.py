@@ -50,6 +50,8 @@ class ChannelRunner(Heartbeat):
                 return self.stats
             try:
                 await self._loop()
+                if self._cut_short():
+                    self.stats.cut_short += 1
             finally:
                 await self._wind_down()
             if not self.lost_lease or self.d.stopping or self.loop.time() >= self.deadline:
@@ -58,6 +60,13 @@ class ChannelRunner(Heartbeat):
             # at once rather than leave the channel idle until this process's next run.
             self.lost_lease = False
             self.next_claim = self.next_reply_claim = 0.0
+
+    def _cut_short(self) -> bool:
+        """The run's budget ended this loop while the channel still had work (not a pause or a lost lease)."""
+        if self.d.stopping or self.paused or self.lost_lease or self.loop.time() < self.deadline:
+            return False
+        idle = self.exhausted and self.replies_exhausted
+        return bool(self.queues or self.in_flight or not idle)
 
     async def _wind_down(self) -> None:
         """Finish what is on the wire, give back what is queued, hand the lease over when stopping."""
