@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from bot.outbox.claims import release_claims
 from bot.outbox.lanes import LANES
 from bot.outbox.senders import Job, Sender
+from bot.outbox.writes import ResultWriter
 
 if TYPE_CHECKING:
     from bot.outbox.dispatcher import Dispatcher
@@ -96,6 +97,8 @@ class ChannelState:
         self._task_rows: dict[asyncio.Task[None], tuple[int, ...]] = {}
         self.semaphore = asyncio.Semaphore(self.config.dispatcher.max_in_flight)
         self.stats = DispatchStats()
+        tz = self.services.clock.tz
+        self.writer = ResultWriter(self.services.db, channel, self.now, lambda at: at.astimezone(tz).date())
         self.seq = 0
         self.exhausted = False  # the last claim of reminders and broadcasts came back short
         self.replies_exhausted = False  # ... and of replies

@@ -6,11 +6,12 @@ lane (replies, reminders, broadcasts: `bot.outbox.lanes`, `bot.outbox.claims`),
 orders them per chat, and starts each send at its slot: an overall rate per
 channel and a minimum spacing per chat (`bot.outbox.pacing`); a flood limit
 pauses the channel in every process (`bot.outbox.pauses`). Each claim carries
-a lease token, and only its holder's results land (the fence). Every
-result is written as soon as it is known, in its own transaction
-(`bot.outbox.results`), so a crash loses nothing (claimed rows come back
+a lease token, and only its holder's results land (the fence). Final
+results are written in groups, those of each tenth of a second in one
+transaction (`bot.outbox.writes`; retries and requeues each at once,
+`bot.outbox.results`), so a crash loses nothing (claimed rows come back
 when their claim lease runs out) and repeats at most the sends that were on
-the wire. Rows of one chat keep their order: after a failure
+the wire or whose result was still waiting to be written. Rows of one chat keep their order: after a failure
 the chat's later rows wait too.
 """
 

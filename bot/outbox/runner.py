@@ -272,13 +272,15 @@ class ChannelRunner(Heartbeat):
             # Nothing more is due only if every lane was asked (a lane still holding rows was not).
             self.exhausted = short and len(wants) == 2
             self.next_claim = self.loop.time() + (IDLE_POLL_SECONDS if short else 0.0)
+        skips = []
         for job in jobs:
             job.lease_until = started + lease
             reason = self._skip_reason(job, now)
             if reason is not None:
-                await self._finish(job, "skipped", delivery=reason[0], error=reason[1])
+                skips.append(self._finish(job, "skipped", delivery=reason[0], error=reason[1]))
                 continue
             self._enqueue_local(job)
+        await asyncio.gather(*skips)  # written together (`bot.outbox.writes`), not one after another
 
     def _skip_reason(self, job: Job, now: datetime) -> tuple[str, str] | None:
         if job.expires_at is not None and job.expires_at <= now:
