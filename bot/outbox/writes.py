@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, tuple_, update
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.outbox.claims import update_jobs
 from bot.outbox.quotas import bump
 from bot.outbox.senders import Job
 from models import Message, OutboxMessage
@@ -139,15 +140,5 @@ async def _update_group(db: AsyncSession, group: list[Final], now: datetime) -> 
         values["attempts"] = OutboxMessage.attempts + 1  # the row's own count: it is ours while fenced
     if first.status == "sent":
         values["sent_at"] = now
-    pairs = [(f.job.id, f.job.token) for f in group]
-    result = await db.execute(
-        update(OutboxMessage)
-        .where(
-            tuple_(OutboxMessage.id, OutboxMessage.lease_token).in_(pairs),
-            OutboxMessage.status == "sending",
-        )
-        .values(**values)
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)
-    )
+    result = await db.execute(update_jobs([f.job for f in group], **values).returning(OutboxMessage.id))
     return set(result.scalars())
