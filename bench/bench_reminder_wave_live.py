@@ -114,6 +114,12 @@ def report(label: str, out: Outcome) -> None:
             f" (limit {c.limit:g}); rate while backlogged {rate} (configured {c.rate:g}/s)"
         )
         print(f"             rows: {states}; refused by the platform: {refusals}; duplicates {c.duplicates}")
+        if c.backlogged_seconds:
+            print(
+                f"             lost while backlogged: {c.stall_seconds:,.1f} s in {c.stalls:,} stalls"
+                f" of 1 s or more (longest {c.longest_stall:.1f} s), {c.late_seconds:,.1f} s in lateness"
+                f" of shorter gaps, of {c.backlogged_seconds:,.0f} s"
+            )
     if out.channels["wechat"].reminders:
         used = ", ".join(f"{k} {v:,}" for k, v in sorted(out.quota_used.items())) or "none"
         print(f"    wechat quota use: {used} (templates {out.template_quota:,} a day)")

@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 
 from bench.wave_clock import LoopClock
 from bench.wave_fakes import WaveTelegram, WaveWeChat, serve
+from bench.wave_losses import capacity_lost
 from bench.wave_population import Province, populate
 from bot.attendance.job import evening_run, morning_run
 from bot.attendance.reminders import create_reminders
@@ -73,6 +74,11 @@ class ChannelOutcome:
     achieved: float | None = None  # virtual sends/s while backlogged (None: never backlogged)
     backlogged_seconds: float = 0.0
     refusals: dict[str, int] = field(default_factory=dict)
+    # Capacity lost while backlogged (bench/wave_losses.py): in stalls of a second or more, and in lateness.
+    stall_seconds: float = 0.0
+    stalls: int = 0
+    longest_stall: float = 0.0
+    late_seconds: float = 0.0
 
 
 @dataclass
@@ -245,16 +251,22 @@ class _Sampler:
             flush=True,
         )
 
-    def achieved(self, channel: str, rate: float) -> tuple[float | None, float]:
-        """Sends per virtual second over the intervals that began with more than an interval's work."""
-        sent = seconds = 0.0
+    def backlogged(self, channel: str, rate: float) -> list[tuple[float, float, int]]:
+        """The sample intervals that began with more than an interval's work: (start, end, sends)."""
+        spans = []
         for (t0, b0, a0), (t1, b1, a1) in zip(self.samples, self.samples[1:], strict=False):
             span = t1 - t0
             # A jump makes a long interval: never one with a backlog (the loop was idle).
             if span > SAMPLE_SECONDS * 3 or b0[channel] < rate * span or b1[channel] == 0:
                 continue
-            sent += a1[channel] - a0[channel]
-            seconds += span
+            spans.append((t0, t1, a1[channel] - a0[channel]))
+        return spans
+
+    def achieved(self, channel: str, rate: float) -> tuple[float | None, float]:
+        """Sends per virtual second over the intervals that began with more than an interval's work."""
+        spans = self.backlogged(channel, rate)
+        seconds = sum(t1 - t0 for t0, t1, _ in spans)
+        sent = sum(n for _, _, n in spans)
         return (sent / seconds if seconds else None), seconds
 
 
@@ -449,8 +461,11 @@ async def run_scenario(sc: Scenario, url: str, workdir: Path) -> Outcome:
         run_seconds = time.perf_counter() - started
         lived = loop.time() - virtual_start - (getattr(loop, "jumped", 0.0) - jumped_before)
         channels = _analyse(province, clock, telegram, wechat, config)
+        times = {"telegram": [t for t, _ in telegram.arrivals], "wechat": [t for t, _, _ in wechat.arrivals]}
         for channel, c in channels.items():
             c.achieved, c.backlogged_seconds = sampler.achieved(channel, c.rate)
+            lost = capacity_lost(times[channel], sampler.backlogged(channel, c.rate), c.rate)
+            c.stall_seconds, c.stalls, c.longest_stall, c.late_seconds = lost
         async with db.session() as s:
             for channel, status, delivery, n in await s.execute(
                 select(ChatUser.channel, OutboxMessage.status, OutboxMessage.delivery, func.count())
