@@ -22,7 +22,14 @@ the evening-before variant): the service itself, on a fast clock.
   limits all read it, so 28 messages/s virtual are 28·k/s real. Idle stretches
   (the night) are jumped over. The bench checks that the machine kept up:
   the virtual send rate while a channel had a backlog must be within 3 % of
-  the configured rate, else it says the figures are void (lower k).
+  the configured rate, else it says the figures are void (lower k). Backlogged
+  means rows for 5 s of sending due and not yet arrived, from each row's due
+  time and each arrival (bench/wave_losses.py: the plan makes a minute's rows
+  due at once, so samples taken while the channel waited for the next minute
+  used to count the wait as slowness and put the new rule's rate at its plan
+  capacity); the rate is taken from each backlog's first arrival to its last,
+  and what the service lost besides (stalls, lateness, the wait for the first
+  send after rows became due) is printed under it.
 
 Printed per size, mix (all Telegram; 60 % Telegram / 40 % WeChat) and rule:
 the share delivered before class start, the latest arrival relative to start,
@@ -118,9 +125,10 @@ def report(label: str, out: Outcome) -> None:
         print(f"             rows: {states}; refused by the platform: {refusals}; duplicates {c.duplicates}")
         if c.backlogged_seconds:
             print(
-                f"             lost while backlogged: {c.stall_seconds:,.1f} s in {c.stalls:,} stalls"
-                f" of 1 s or more (longest {c.longest_stall:.1f} s), {c.late_seconds:,.1f} s in lateness"
-                f" of shorter gaps, of {c.backlogged_seconds:,.0f} s"
+                f"             {c.backlogs:,} backlogs, {c.backlogged_seconds:,.0f} s sending: lost"
+                f" {c.stall_seconds:,.1f} s in {c.stalls:,} stalls of 1 s or more beyond the pace (longest"
+                f" {c.longest_stall:.1f} s), {c.late_seconds:,.1f} s in shorter lateness; first send"
+                f" {c.woke_seconds:,.1f} s in all after rows became due"
             )
     if out.channels["wechat"].reminders:
         used = ", ".join(f"{k} {v:,}" for k, v in sorted(out.quota_used.items())) or "none"

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 
 from bench.wave_clock import LoopClock
 from bench.wave_fakes import WaveTelegram, WaveWeChat, serve
-from bench.wave_losses import capacity_lost
+from bench.wave_losses import backlogs, capacity_lost, paced
 from bench.wave_population import Province, populate
 from bot.attendance.job import evening_run, morning_run
 from bot.attendance.reminders import create_reminders
@@ -42,6 +42,7 @@ DAY = date(2026, 11, 24)  # a Tuesday
 CHANNELS = ("telegram", "wechat")
 SAMPLE_SECONDS = 10.0  # virtual seconds between backlog samples (the rate check)
 BACKLOG_LIMIT = 2000  # the samples count the backlog up to this (enough to tell "more than a sample's worth")
+BACKLOG_SECONDS = 5.0  # a channel is backlogged while rows for this long at its rate are due and unsent
 RATE_TOLERANCE = 0.03  # the achieved rate while backlogged may be this far below the configured one
 PROGRESS_SECONDS = 300.0  # virtual seconds between progress lines (a long run is never silent)
 STOP_AT = datetime.combine(DAY, dtime(18, 0), LOCAL_TZ)  # nothing is left to send by then
@@ -71,7 +72,9 @@ class ChannelOutcome:
     limit: float = 0.0  # the platform's overall limit per `window` (the fakes refuse above it: 429, 45011)
     window: float = 1.0  # seconds (Telegram's is stretched to 1/f at rate scale f)
     rate: float = 0.0  # configured dispatcher rate
-    achieved: float | None = None  # virtual sends/s while backlogged (None: never backlogged)
+    # Virtual sends/s between the first and last arrival of each backlog (None: never backlogged),
+    # from the rows' due times and the arrivals (bench/wave_losses.py); the progress lines use samples.
+    achieved: float | None = None
     backlogged_seconds: float = 0.0
     refusals: dict[str, int] = field(default_factory=dict)
     # Capacity lost while backlogged (bench/wave_losses.py): in stalls of a second or more, and in lateness.
@@ -79,6 +82,8 @@ class ChannelOutcome:
     stalls: int = 0
     longest_stall: float = 0.0
     late_seconds: float = 0.0
+    backlogs: int = 0  # stretches with rows for BACKLOG_SECONDS of sending waiting
+    woke_seconds: float = 0.0  # from each backlog's start to its first arrival (ticks, claims)
 
 
 @dataclass
@@ -462,9 +467,21 @@ async def run_scenario(sc: Scenario, url: str, workdir: Path) -> Outcome:
         lived = loop.time() - virtual_start - (getattr(loop, "jumped", 0.0) - jumped_before)
         channels = _analyse(province, clock, telegram, wechat, config)
         times = {"telegram": [t for t, _ in telegram.arrivals], "wechat": [t for t, _, _ in wechat.arrivals]}
+        due: dict[str, list[float]] = {ch: [] for ch in CHANNELS}
+        async with db.session() as s:
+            for channel, due_at in await s.execute(
+                select(ChatUser.channel, OutboxMessage.due_at)
+                .join(ChatUser, ChatUser.id == OutboxMessage.chat_user_id)
+                .where(OutboxMessage.kind == "reminder", OutboxMessage.status == "sent")
+            ):
+                due[channel].append(clock.at(due_at))
         for channel, c in channels.items():
-            c.achieved, c.backlogged_seconds = sampler.achieved(channel, c.rate)
-            lost = capacity_lost(times[channel], sampler.backlogged(channel, c.rate), c.rate)
+            threshold = max(10, round(c.rate * BACKLOG_SECONDS))
+            stretches = backlogs(due[channel], times[channel], threshold)
+            c.achieved, c.backlogged_seconds, c.woke_seconds = paced(times[channel], stretches)
+            c.backlogs = len(stretches)
+            spans = [(t0, t1, 0) for t0, t1 in stretches]
+            lost = capacity_lost(times[channel], spans, c.rate)
             c.stall_seconds, c.stalls, c.longest_stall, c.late_seconds = lost
         async with db.session() as s:
             for channel, status, delivery, n in await s.execute(
