@@ -127,7 +127,7 @@ def report(label: str, out: Outcome) -> None:
             print(
                 f"             {c.backlogs:,} backlogs, {c.backlogged_seconds:,.0f} s sending: lost"
                 f" {c.stall_seconds:,.1f} s in {c.stalls:,} stalls of 1 s or more beyond the pace (longest"
-                f" {c.longest_stall:.1f} s), {c.late_seconds:,.1f} s in shorter lateness; first send"
+                f" {c.longest_stall:.1f} s), {c.late_seconds:,.1f} s net in shorter lateness; first send"
                 f" {c.woke_seconds:,.1f} s in all after rows became due"
             )
     if out.channels["wechat"].reminders:

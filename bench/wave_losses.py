@@ -21,7 +21,7 @@ STALL_SECONDS = 1.0  # a gap this much longer than the pace's interval is a stal
 def capacity_lost(
     times: list[float], spans: list[tuple[float, float, int]], rate: float
 ) -> tuple[float, int, float, float]:
-    """(seconds lost in stalls, how many stalls, the longest gap, seconds lost in lateness)."""
+    """(seconds lost in stalls, how many stalls, the longest gap, net seconds lost in lateness)."""
     interval = 1.0 / rate
     stall = late = longest = 0.0
     stalls = 0
@@ -30,12 +30,10 @@ def capacity_lost(
         inside = ordered[bisect.bisect_left(ordered, t0) : bisect.bisect_left(ordered, t1)]
         for a, b in itertools.pairwise(inside):
             excess = b - a - interval
-            if excess <= 0:
-                continue
             if excess >= STALL_SECONDS:
                 stall, stalls, longest = stall + excess, stalls + 1, max(longest, b - a)
             else:
-                late += excess
+                late += excess  # net: a send that makes up for a late one (its slot's credit) counts back
     return stall, stalls, longest, late
 
 
