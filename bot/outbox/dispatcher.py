@@ -11,8 +11,8 @@ results are written in groups, those of each tenth of a second in one
 transaction (`bot.outbox.writes`; retries and requeues each at once,
 `bot.outbox.results`), so a crash loses nothing (claimed rows come back
 when their claim lease runs out) and repeats at most the sends that were on
-the wire or whose result was still waiting to be written. Rows of one chat keep their order: after a failure
-the chat's later rows wait too.
+the wire or whose result was still waiting to be written. Rows of one chat
+keep their order: after a failure the chat's later rows wait too.
 """
 
 from __future__ import annotations
