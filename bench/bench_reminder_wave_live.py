@@ -41,7 +41,7 @@ Run: .venv/bin/python bench/bench_reminder_wave_live.py [--small] [--speed K] [-
 Sizes: BENCH_WAVE_SIZES ("100000,500000"; --small: "3000"); k: BENCH_WAVE_SPEED
 (default 2). What it takes: the service spends under 4 ms of CPU per send
 (claim, HTTP, results written in groups; bench/bench_outbox.py at 28/s:
-3.6 ms on SQLite, 3.9 on PostgreSQL, was 4.8 and 6.2 with a transaction
+3.0 ms on SQLite, 3.9 on PostgreSQL, was 4.8 and 6.2 with a transaction
 per result), so one core keeps up with ~250 sends/s:
 k ~ 8 for Telegram alone on an idle machine, ~2 on a busy one. 100,000 is
 about 3,600 virtual seconds of sending per scenario (30 min wall at k=2),
@@ -49,14 +49,13 @@ about 3,600 virtual seconds of sending per scenario (30 min wall at k=2),
 the trainees sends the same wave minute for minute (every rate and quota
 scaled) at a fifth of the CPU: 20,000 at 0.2 stands for 100,000.
 
-Known (2026-12, a machine shared by 8 sessions, load 5-12): every run at
-100,000/k=2 and 20,000x0.2/k=6 fell below the rate check (4.5/s of 5.6/s,
-timer jitter past the 30/s margin draws the fake's 429s), so no figure was
-valid yet; and the 60/40 mixes stopped sending altogether in the middle of
-the wave (both channels, leases no longer renewed, the process idle) right
-after a Telegram 429 pause, at 100,000 after a "database is locked" in
-`ChannelRunner._wind_down` escaped `Dispatcher.run`. The 300-trainee test
-mix does not meet it. To be found in bot/outbox before the mixes are quoted.
+Known (2026-12-02, 2 cores shared with other sessions, load 2-5), 20,000 at
+--rate-scale 0.2, k=6, SQLite, 60/40: both rules 100 % before class start, 0
+after, no refusal, no duplicate; WeChat kept up (3.89-3.90/s of 4), Telegram
+missed the check by a point (5.38-5.41/s of 5.6: void). What was lost while
+backlogged was lateness of a loaded loop at 6 x real time; stalls of a second
+or more came to 0.2-0.3 % (they were a tick after every 50 s run, ~4 %, until
+the scheduled dispatch ran its runs back to back: bot/outbox/job.py).
 """
 
 from __future__ import annotations
