@@ -49,13 +49,14 @@ about 3,600 virtual seconds of sending per scenario (30 min wall at k=2),
 the trainees sends the same wave minute for minute (every rate and quota
 scaled) at a fifth of the CPU: 20,000 at 0.2 stands for 100,000.
 
-Known (2026-12-02, 2 cores shared with other sessions, load 2-5), 20,000 at
---rate-scale 0.2, k=6, SQLite, 60/40: both rules 100 % before class start, 0
-after, no refusal, no duplicate; WeChat kept up (3.89-3.90/s of 4), Telegram
-missed the check by a point (5.38-5.41/s of 5.6: void). What was lost while
-backlogged was lateness of a loaded loop at 6 x real time; stalls of a second
-or more came to 0.2-0.3 % (they were a tick after every 50 s run, ~4 %, until
-the scheduled dispatch ran its runs back to back: bot/outbox/job.py).
+Known (2026-12-02, 2 cores shared with other sessions), 20,000 at
+--rate-scale 0.2, SQLite, 60/40, both rules: 100 % before class start, 0
+after, no refusal, no duplicate. At k=4 (load 0.5-1) valid: Telegram
+5.57-5.59/s of 5.6, WeChat 3.98-4.00/s of 4, no stall. At k=6 (load 2-5)
+Telegram missed the check by a point (5.38-5.41/s: void; WeChat 3.89-3.90
+kept up): lateness of a loaded loop at 6 x real time, stalls 0.2-0.3 %.
+Stalls had been a tick after every 50 s run (~4 %) until the scheduled
+dispatch ran its runs back to back (bot/outbox/job.py).
 """
 
 from __future__ import annotations
