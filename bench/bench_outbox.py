@@ -17,7 +17,10 @@ started again at once. Printed:
   SIGTERM nothing may be doubled. A SIGKILL can land between Telegram taking a
   message and the dispatcher writing it down; the bench lists those messages
   (delivered, not marked sent when the process died) - they are sent again
-  (at-least-once: never lost), and every double must be one of them.
+  (at-least-once: never lost), and every double must be one of them;
+- the dispatcher's CPU per send: the CPU time of its three processes, less
+  three times that of one process started and stopped on an empty outbox in
+  the same run (imports, migrations), over the sends.
 
 Run: .venv/bin/python bench/bench_outbox.py [--messages N] [--chats N]
 (SQLite by default; BENCH_DATABASE_URL=postgresql+asyncpg://… for PostgreSQL.)
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import signal
 import statistics
 import sys
@@ -96,13 +100,14 @@ class DispatcherProcess:
         self.env = env
         self.proc: asyncio.subprocess.Process | None = None
 
-    async def start(self) -> None:
+    async def start(self, *extra: str) -> None:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
             "outbox",
             "run",
+            *extra,
             cwd=ROOT,
             env=self.env,
         )
@@ -111,6 +116,12 @@ class DispatcherProcess:
         assert self.proc is not None
         self.proc.send_signal(sig)
         await self.proc.wait()
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the child processes that have ended and been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def wait_until(predicate, seconds: float) -> None:  # type: ignore[no-untyped-def]
@@ -176,9 +187,6 @@ async def main() -> None:
         url = f"sqlite+aiosqlite:///{tmp / 'bench.sqlite3'}"
     db = Database(url)
     await db.migrate()
-    t0 = time.perf_counter()
-    await seed(db, args.messages, args.chats)
-    seed_s = time.perf_counter() - t0
 
     fake = FakeTelegram()
     runner = web.AppRunner(fake.app(), access_log=None)
@@ -202,6 +210,17 @@ async def main() -> None:
     config = load_config()
     budget = args.messages / fake.per_second * 2 + 120
     dispatcher = DispatcherProcess(env)
+    # The same-run baseline of CPU per send: one process's start-up and stop with nothing to send.
+    cpu0 = children_cpu()
+    idle = DispatcherProcess(env)
+    await idle.start("--until-idle")
+    assert idle.proc is not None
+    await idle.proc.wait()
+    startup_cpu = children_cpu() - cpu0
+    cpu0 = children_cpu()
+    t0 = time.perf_counter()
+    await seed(db, args.messages, args.chats)
+    seed_s = time.perf_counter() - t0
     gaps: dict[str, float] = {}
     marks: dict[str, int] = {}
     started = time.monotonic()
@@ -226,6 +245,7 @@ async def main() -> None:
             dispatcher.proc.kill()
             await dispatcher.proc.wait()
         await runner.cleanup()
+    cpu = children_cpu() - cpu0  # the three dispatcher processes, all waited for
 
     seen: dict[str, int] = {}
     doubled: dict[str, list[str]] = {"SIGTERM": [], "SIGKILL": []}
@@ -286,6 +306,11 @@ async def main() -> None:
             f"claim lease {config.dispatcher.claim_lease_seconds:.0f} s)"
         )
     print(f"  wall time                  {wall:.1f} s ({args.messages / wall:.1f}/s with both restarts)")
+    per_send = (cpu - 3 * startup_cpu) / max(len(fake.sent), 1)
+    print(
+        f"  dispatcher CPU per send    {per_send * 1000:.2f} ms ({cpu:.1f} s in 3 processes, "
+        f"less 3 x {startup_cpu:.1f} s of one started and stopped idle)"
+    )
     print(f"  delivered {len(fake.sent):,} sends of {len(seen):,} messages; lost {lost}")
     print(f"  doubled after SIGTERM      {len(doubled['SIGTERM'])}")
     print(

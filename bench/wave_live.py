@@ -23,12 +23,14 @@ from sqlalchemy import func, select, update
 
 from bench.wave_clock import LoopClock
 from bench.wave_fakes import WaveTelegram, WaveWeChat, serve
+from bench.wave_losses import backlogs, capacity_lost, paced
 from bench.wave_population import Province, populate
 from bot.attendance.job import evening_run, morning_run
 from bot.attendance.reminders import create_reminders
 from bot.clock import LOCAL_TZ
 from bot.outbox import get_dispatcher
 from bot.outbox.config import DeliveryConfig, load_config, load_templates
+from bot.outbox.job import dispatch_due
 from bot.outbox.pacing import Pacer
 from bot.services import Services
 from bot.settings import load_settings
@@ -40,6 +42,7 @@ DAY = date(2026, 11, 24)  # a Tuesday
 CHANNELS = ("telegram", "wechat")
 SAMPLE_SECONDS = 10.0  # virtual seconds between backlog samples (the rate check)
 BACKLOG_LIMIT = 2000  # the samples count the backlog up to this (enough to tell "more than a sample's worth")
+BACKLOG_SECONDS = 5.0  # a channel is backlogged while rows for this long at its rate are due and unsent
 RATE_TOLERANCE = 0.03  # the achieved rate while backlogged may be this far below the configured one
 PROGRESS_SECONDS = 300.0  # virtual seconds between progress lines (a long run is never silent)
 STOP_AT = datetime.combine(DAY, dtime(18, 0), LOCAL_TZ)  # nothing is left to send by then
@@ -69,9 +72,18 @@ class ChannelOutcome:
     limit: float = 0.0  # the platform's overall limit per `window` (the fakes refuse above it: 429, 45011)
     window: float = 1.0  # seconds (Telegram's is stretched to 1/f at rate scale f)
     rate: float = 0.0  # configured dispatcher rate
-    achieved: float | None = None  # virtual sends/s while backlogged (None: never backlogged)
+    # Virtual sends/s between the first and last arrival of each backlog (None: never backlogged),
+    # from the rows' due times and the arrivals (bench/wave_losses.py); the progress lines use samples.
+    achieved: float | None = None
     backlogged_seconds: float = 0.0
     refusals: dict[str, int] = field(default_factory=dict)
+    # Capacity lost while backlogged (bench/wave_losses.py): in stalls of a second or more, and in lateness.
+    stall_seconds: float = 0.0
+    stalls: int = 0
+    longest_stall: float = 0.0
+    late_seconds: float = 0.0
+    backlogs: int = 0  # stretches with rows for BACKLOG_SECONDS of sending waiting
+    woke_seconds: float = 0.0  # from each backlog's start to its first arrival (ticks, claims)
 
 
 @dataclass
@@ -244,16 +256,22 @@ class _Sampler:
             flush=True,
         )
 
-    def achieved(self, channel: str, rate: float) -> tuple[float | None, float]:
-        """Sends per virtual second over the intervals that began with more than an interval's work."""
-        sent = seconds = 0.0
+    def backlogged(self, channel: str, rate: float) -> list[tuple[float, float, int]]:
+        """The sample intervals that began with more than an interval's work: (start, end, sends)."""
+        spans = []
         for (t0, b0, a0), (t1, b1, a1) in zip(self.samples, self.samples[1:], strict=False):
             span = t1 - t0
             # A jump makes a long interval: never one with a backlog (the loop was idle).
             if span > SAMPLE_SECONDS * 3 or b0[channel] < rate * span or b1[channel] == 0:
                 continue
-            sent += a1[channel] - a0[channel]
-            seconds += span
+            spans.append((t0, t1, a1[channel] - a0[channel]))
+        return spans
+
+    def achieved(self, channel: str, rate: float) -> tuple[float | None, float]:
+        """Sends per virtual second over the intervals that began with more than an interval's work."""
+        spans = self.backlogged(channel, rate)
+        seconds = sum(t1 - t0 for t0, t1, _ in spans)
+        sent = sum(n for _, _, n in spans)
         return (sent / seconds if seconds else None), seconds
 
 
@@ -273,10 +291,11 @@ async def _drive(
 ) -> None:
     """The scheduler's part on the fast clock: cron jobs at their times, a dispatch tick every interval.
 
-    A dispatch run goes on until nothing is due (or its budget is spent); the
-    next tick comes at the next multiple of the interval, as APScheduler's
-    interval job (coalesced, one instance) would. When nothing is due until a
-    later moment, the clock jumps there instead of living the idle hours.
+    The dispatch is the scheduled job itself (`bot.outbox.job.dispatch_due`: runs
+    back to back until nothing is due); the next tick comes at the next multiple
+    of the interval, as APScheduler's interval job (coalesced, one instance) would.
+    When nothing is due until a later moment, the clock jumps there instead of
+    living the idle hours.
     """
     dispatcher = get_dispatcher(services)
     interval = services.extra["delivery_config"].dispatcher.interval_seconds
@@ -289,7 +308,7 @@ async def _drive(
             started = time.perf_counter()
             await _as_scheduled(job, services, name, ran)
             ran.append(f"{name} at {clock.now():%m-%d %H:%M:%S} ({time.perf_counter() - started:.1f} s wall)")
-        await _as_scheduled(lambda s: dispatcher.run(), services, "outbox-dispatch", ran)
+        await _as_scheduled(dispatch_due, services, "outbox-dispatch", ran)
         ahead = [todo[0][0]] if todo else []
         open_rows = 0
         async with services.db.session() as s:
@@ -447,8 +466,23 @@ async def run_scenario(sc: Scenario, url: str, workdir: Path) -> Outcome:
         run_seconds = time.perf_counter() - started
         lived = loop.time() - virtual_start - (getattr(loop, "jumped", 0.0) - jumped_before)
         channels = _analyse(province, clock, telegram, wechat, config)
+        times = {"telegram": [t for t, _ in telegram.arrivals], "wechat": [t for t, _, _ in wechat.arrivals]}
+        due: dict[str, list[float]] = {ch: [] for ch in CHANNELS}
+        async with db.session() as s:
+            for channel, due_at in await s.execute(
+                select(ChatUser.channel, OutboxMessage.due_at)
+                .join(ChatUser, ChatUser.id == OutboxMessage.chat_user_id)
+                .where(OutboxMessage.kind == "reminder", OutboxMessage.status == "sent")
+            ):
+                due[channel].append(clock.at(due_at))
         for channel, c in channels.items():
-            c.achieved, c.backlogged_seconds = sampler.achieved(channel, c.rate)
+            threshold = max(10, round(c.rate * BACKLOG_SECONDS))
+            stretches = backlogs(due[channel], times[channel], threshold)
+            c.achieved, c.backlogged_seconds, c.woke_seconds = paced(times[channel], stretches)
+            c.backlogs = len(stretches)
+            spans = [(t0, t1, 0) for t0, t1 in stretches]
+            lost = capacity_lost(times[channel], spans, c.rate)
+            c.stall_seconds, c.stalls, c.longest_stall, c.late_seconds = lost
         async with db.session() as s:
             for channel, status, delivery, n in await s.execute(
                 select(ChatUser.channel, OutboxMessage.status, OutboxMessage.delivery, func.count())

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from bot.outbox.claims import release_claims
 from bot.outbox.lanes import LANES
 from bot.outbox.senders import Job, Sender
+from bot.outbox.writes import ResultWriter
 
 if TYPE_CHECKING:
     from bot.outbox.dispatcher import Dispatcher
@@ -37,6 +38,9 @@ class DispatchStats:
     discarded: int = 0  # late results of rows whose claim had passed to another holder
     dropped: int = 0  # claimed rows not sent because the claim could lapse while on the wire
     claim_seconds: list[float] = field(default_factory=list)  # how long each claim took
+    # Channel runs that ended on the run's budget with rows still queued or due: the next run
+    # must follow at once, or the channel idles until the next tick (`Dispatcher.drain`).
+    cut_short: int = 0
 
     def add(self, other: DispatchStats) -> None:
         for name in self.__dataclass_fields__:
@@ -93,6 +97,8 @@ class ChannelState:
         self._task_rows: dict[asyncio.Task[None], tuple[int, ...]] = {}
         self.semaphore = asyncio.Semaphore(self.config.dispatcher.max_in_flight)
         self.stats = DispatchStats()
+        tz = self.services.clock.tz
+        self.writer = ResultWriter(self.services.db, channel, self.now, lambda at: at.astimezone(tz).date())
         self.seq = 0
         self.exhausted = False  # the last claim of reminders and broadcasts came back short
         self.replies_exhausted = False  # ... and of replies

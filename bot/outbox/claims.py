@@ -13,8 +13,9 @@ is atomic (one writer at a time). The inner query walks the
 
 Fencing: every claim writes a fresh `lease_token` (and bumps `claim_epoch`);
 every later write of the dispatcher (a result, a renewal, a give-back) goes
-through `update_claimed`, which lands only while the row is `sending` under
-that token. A row whose claim lease ran out is given back by
+through `update_claimed` (one token) or `update_jobs` (many rows, each under
+its own token, in one statement), which lands only while the row is `sending`
+under that token. A row whose claim lease ran out is given back by
 `free_expired_claims` and reclaimed under a new token, so the old holder's
 late result matches nothing and is discarded.
 """
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Update, func, literal, select, update
+from sqlalchemy import Select, Update, func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox.lanes import LANES
@@ -208,20 +209,26 @@ def update_claimed(ids: Iterable[int], token: str, **values: Any) -> Update:
     )
 
 
-def by_token(jobs: Iterable[Job]) -> dict[str, list[int]]:
-    groups: dict[str, list[int]] = {}
-    for job in jobs:
-        groups.setdefault(job.token, []).append(job.id)
-    return groups
+def update_jobs(jobs: Iterable[Job], **values: Any) -> Update:
+    """`update_claimed` for many claims at once: each row only under its own job's token, one statement."""
+    return (
+        update(OutboxMessage)
+        .where(
+            tuple_(OutboxMessage.id, OutboxMessage.lease_token).in_([(job.id, job.token) for job in jobs]),
+            OutboxMessage.status == "sending",
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def renew_claims(db: AsyncSession, jobs: Iterable[Job], until: datetime) -> set[int]:
     """Keep queued and on-the-wire rows claimed, so no other dispatcher frees them; the ids still ours."""
-    kept: set[int] = set()
-    for token, ids in by_token(jobs).items():
-        result = await db.execute(update_claimed(ids, token, locked_until=until).returning(OutboxMessage.id))
-        kept.update(result.scalars())
-    return kept
+    jobs = list(jobs)
+    if not jobs:
+        return set()
+    result = await db.execute(update_jobs(jobs, locked_until=until).returning(OutboxMessage.id))
+    return set(result.scalars())
 
 
 async def release_claims(db: AsyncSession, jobs: Iterable[Job], not_before: datetime | None = None) -> None:
@@ -232,8 +239,9 @@ async def release_claims(db: AsyncSession, jobs: Iterable[Job], not_before: date
         bound = literal(not_before, OutboxMessage.__table__.c.due_at.type)
         larger = func.greatest if db.bind.dialect.name == "postgresql" else func.max
         values["due_at"] = larger(OutboxMessage.due_at, bound)
-    for token, ids in by_token(jobs).items():
-        await db.execute(update_claimed(ids, token, **values))
+    jobs = list(jobs)
+    if jobs:
+        await db.execute(update_jobs(jobs, **values))
 
 
 async def free_expired_claims(db: AsyncSession, now: datetime) -> int:

@@ -1,8 +1,9 @@
 """The scheduled outbox dispatch: every few seconds, send what is due.
 
-APScheduler only wakes the dispatcher (`max_instances=1`, so a long run just
-absorbs the next ticks); the rows and leases in the database decide who
-sends what, so a second process or a misfire is harmless.
+APScheduler only wakes the dispatcher (`max_instances=1`, so a long drain just
+absorbs the next ticks; a drain runs back to back until nothing is due, so a
+backlog never waits for a tick between runs); the rows and leases in the
+database decide who sends what, so a second process or a misfire is harmless.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 
 async def dispatch_due(services: Services) -> None:
-    await get_dispatcher(services).run()
+    await get_dispatcher(services).drain()
 
 
 def register(scheduler: Scheduler) -> None:

@@ -1,4 +1,8 @@
-"""What happens to a row once its send is over: one write, in its own transaction, as soon as known.
+"""What happens to a row once its send is over: one fenced write per row.
+
+Final states (sent, skipped, failed, dead) are written together with those of
+the same moment (`bot.outbox.writes`); a row that goes back to `pending` (a
+retry, a flood limit, an unknown outcome) is written at once, in its own transaction.
 
 - success: `sent` (+ transcript, except replies the engine already recorded);
 - 429 / retry_after: `pending` again after the wait; the whole channel paused that
@@ -9,19 +13,21 @@
 - transient errors: `pending` at now + exponential backoff with jitter, `dead` after N;
 - WeChat quota (45009): `pending` after the quota backoff, the channel paused, an alert logged;
 - a bad request: `failed`.
-Every write is fenced by `update_claimed`: it lands only while the row is still
+Every write is fenced by the row's token (`update_claimed`; the `(id, lease_token)` pairs of
+`bot.outbox.writes`): it lands only while the row is still
 claimed under this job's token. A write that matches nothing is a late result of
 a claim that lapsed and passed to another holder: it is discarded and logged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from bot.ops import metrics
 from bot.outbox.channel_state import ChannelState
@@ -36,9 +42,10 @@ from bot.outbox.errors import (
     Transient,
     Unreachable,
 )
-from bot.outbox.quotas import COUNTED, bump, daily_quota
+from bot.outbox.quotas import COUNTED, daily_quota
 from bot.outbox.senders import Job, Skip
-from models import ChatUser, Message
+from bot.outbox.writes import Final
+from models import ChatUser
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +146,10 @@ class ResultHandling(ChannelState):
         log.info("outbox %s: chat user %s unreachable: %s", self.channel, job.chat_user_id, exc)
         async with self.services.db.session() as db:
             await db.execute(update(ChatUser).where(ChatUser.id == job.chat_user_id).values(reachable=False))
-        for other in self._pop_queue(job.external_id):
-            await self._finish(other, "skipped", delivery="unreachable", error=str(exc))
+        others = self._pop_queue(job.external_id)
+        await asyncio.gather(
+            *(self._finish(other, "skipped", delivery="unreachable", error=str(exc)) for other in others)
+        )
         self.broken[job.external_id] = (self.seq + 1, None, str(exc))
         await self._finish(job, "skipped", delivery="unreachable", error=str(exc), attempt=True)
 
@@ -188,38 +197,24 @@ class ResultHandling(ChannelState):
         error: str | None = None,
         attempt: bool = False,
     ) -> None:
-        now = self.now()
-        values: dict[str, Any] = {"status": status, "locked_until": None, "lease_token": None}
+        """The row's final state, written with the others of the next moment (`bot.outbox.writes`)."""
+        values: dict[str, Any] = {}
         if delivery is not None:
             values["delivery"] = delivery
         if error is not None:
             values["last_error"] = error[:2000]
-        if attempt:
-            values["attempts"] = job.attempts + 1
-        if status == "sent":
-            values["sent_at"] = now
-        async with self.services.db.session() as db:
-            result = await db.execute(update_claimed([job.id], job.token, **values))
-            landed = bool(result.rowcount)  # type: ignore[attr-defined]
-            # Only what a platform limits per day is counted (WeChat's quotas), in this transaction.
-            if (
-                status == "sent"
-                and landed
-                and delivery in COUNTED
-                and daily_quota(self.config, self.channel, delivery)
-            ):
-                await bump(db, self.channel, now.astimezone(self.services.clock.tz).date(), delivery)
-            if status == "sent" and job.kind != "reply" and landed:
-                await db.execute(
-                    insert(Message).values(
-                        chat_user_id=job.chat_user_id,
-                        direction="out",
-                        text=job.text,
-                        choices=list(job.choices),
-                        created_at=now,
-                    )
-                )
-        if not landed:
+        sent = status == "sent"
+        # Only what a platform limits per day is counted (WeChat's quotas), in the same transaction.
+        counted = sent and delivery in COUNTED and daily_quota(self.config, self.channel, delivery or "")
+        final = Final(
+            job=job,
+            status=status,
+            values=values,
+            attempt=attempt,
+            transcript=sent and job.kind != "reply",
+            counter=delivery if counted else None,
+        )
+        if not await self.writer.write(final):
             self._discard(job, status)
             return
         metrics.send(self.channel, delivery if status == "skipped" and delivery == "unreachable" else status)

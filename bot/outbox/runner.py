@@ -50,6 +50,8 @@ class ChannelRunner(Heartbeat):
                 return self.stats
             try:
                 await self._loop()
+                if self._cut_short():
+                    self.stats.cut_short += 1
             finally:
                 await self._wind_down()
             if not self.lost_lease or self.d.stopping or self.loop.time() >= self.deadline:
@@ -58,6 +60,13 @@ class ChannelRunner(Heartbeat):
             # at once rather than leave the channel idle until this process's next run.
             self.lost_lease = False
             self.next_claim = self.next_reply_claim = 0.0
+
+    def _cut_short(self) -> bool:
+        """The run's budget ended this loop while the channel still had work (not a pause or a lost lease)."""
+        if self.d.stopping or self.paused or self.lost_lease or self.loop.time() < self.deadline:
+            return False
+        idle = self.exhausted and self.replies_exhausted
+        return bool(self.queues or self.in_flight or not idle)
 
     async def _wind_down(self) -> None:
         """Finish what is on the wire, give back what is queued, hand the lease over when stopping."""
@@ -263,13 +272,15 @@ class ChannelRunner(Heartbeat):
             # Nothing more is due only if every lane was asked (a lane still holding rows was not).
             self.exhausted = short and len(wants) == 2
             self.next_claim = self.loop.time() + (IDLE_POLL_SECONDS if short else 0.0)
+        skips = []
         for job in jobs:
             job.lease_until = started + lease
             reason = self._skip_reason(job, now)
             if reason is not None:
-                await self._finish(job, "skipped", delivery=reason[0], error=reason[1])
+                skips.append(self._finish(job, "skipped", delivery=reason[0], error=reason[1]))
                 continue
             self._enqueue_local(job)
+        await asyncio.gather(*skips)  # written together (`bot.outbox.writes`), not one after another
 
     def _skip_reason(self, job: Job, now: datetime) -> tuple[str, str] | None:
         if job.expires_at is not None and job.expires_at <= now:
