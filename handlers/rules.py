@@ -193,9 +193,13 @@ def fact_rule(ctx: Context) -> PolicyAnswer | None:
     found none: "我儿子前年从职业学校毕业…一直没上班，他能不能参加" is asked in too many words
     for the search, yet the screening's reader finds the 高校毕业生 in it."""
     cfg, facts = routing(), ctx.facts
-    if not facts or not _asks(ctx.text) or ctx.parse.intent in cfg.never_preempt:
+    # A group only named, not said of the person ("…我闺女是残疾人…能不能参加" runs on as one
+    # question, so the reader takes no fact from it), still says whose rule is asked for.
+    named = [str(e.value) for e in ctx.parse.entities if e.type == "group"]
+    if not (facts or named) or not _asks(ctx.text) or ctx.parse.intent in cfg.never_preempt:
         return None
-    entry_id = next((cfg.group_entries[g] for g in facts.groups if g in cfg.group_entries), None)
+    groups = (*facts.groups, *named)
+    entry_id = next((cfg.group_entries[g] for g in groups if g in cfg.group_entries), None)
     if entry_id is None and facts.graduation_year is not None:
         entry_id = cfg.graduate_entry
     old = facts.reached_retirement_age or facts.receives_pension
