@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -24,7 +23,9 @@ from sqlalchemy import func, select, update
 from bench.wave_clock import LoopClock
 from bench.wave_fakes import WaveTelegram, WaveWeChat, serve
 from bench.wave_losses import backlogs, capacity_lost, paced
+from bench.wave_outcome import CHANNELS, ChannelOutcome, Outcome, Scenario
 from bench.wave_population import Province, populate
+from bench.wave_sampler import Sampler
 from bot.attendance.job import evening_run, morning_run
 from bot.attendance.reminders import create_reminders
 from bot.clock import LOCAL_TZ
@@ -39,85 +40,8 @@ from models import ChatUser, DeliveryCount, OutboxMessage, ReminderPlan
 from models.db import Database
 
 DAY = date(2026, 11, 24)  # a Tuesday
-CHANNELS = ("telegram", "wechat")
-SAMPLE_SECONDS = 10.0  # virtual seconds between backlog samples (the rate check)
-BACKLOG_LIMIT = 2000  # the samples count the backlog up to this (enough to tell "more than a sample's worth")
 BACKLOG_SECONDS = 5.0  # a channel is backlogged while rows for this long at its rate are due and unsent
-RATE_TOLERANCE = 0.03  # the achieved rate while backlogged may be this far below the configured one
-PROGRESS_SECONDS = 300.0  # virtual seconds between progress lines (a long run is never silent)
 STOP_AT = datetime.combine(DAY, dtime(18, 0), LOCAL_TZ)  # nothing is left to send by then
-
-
-@dataclass
-class Scenario:
-    size: int
-    telegram_share: float
-    rule: str  # "today" (30 min before, by due time, no plan) or "new" (deadline planning)
-    speed: float  # k: virtual seconds per real second
-    template_quota: int | None = None  # None: config/outbox.yaml's
-    rate_scale: float = 1.0  # every platform rate and quota times this (see `_config`)
-    seed: int = 20
-
-
-@dataclass
-class ChannelOutcome:
-    reminders: int = 0
-    arrived: int = 0
-    before_start: int = 0
-    after_start: int = 0
-    latest: float | None = None  # seconds after class start of the latest arrival
-    duplicates: int = 0
-    states: Counter[str] = field(default_factory=Counter)  # "status/delivery" of the reminder rows
-    max_per_second: int = 0
-    limit: float = 0.0  # the platform's overall limit per `window` (the fakes refuse above it: 429, 45011)
-    window: float = 1.0  # seconds (Telegram's is stretched to 1/f at rate scale f)
-    rate: float = 0.0  # configured dispatcher rate
-    # Virtual sends/s between the first and last arrival of each backlog (None: never backlogged),
-    # from the rows' due times and the arrivals (bench/wave_losses.py); the progress lines use samples.
-    achieved: float | None = None
-    backlogged_seconds: float = 0.0
-    refusals: dict[str, int] = field(default_factory=dict)
-    # Capacity lost while backlogged (bench/wave_losses.py): in stalls of a second or more, and in lateness.
-    stall_seconds: float = 0.0
-    stalls: int = 0
-    longest_stall: float = 0.0
-    late_seconds: float = 0.0
-    backlogs: int = 0  # stretches with rows for BACKLOG_SECONDS of sending waiting
-    woke_seconds: float = 0.0  # from each backlog's start to its first arrival (ticks, claims)
-
-
-@dataclass
-class Outcome:
-    scenario: Scenario
-    channels: dict[str, ChannelOutcome]
-    alerts: list[dict[str, Any]]  # the plan's alerts (ReminderPlan.alerts, with channel and day)
-    log_alerts: list[str]
-    quota_used: dict[str, int]  # "day counter" -> value (DeliveryCount)
-    template_quota: int
-    populate_seconds: float
-    run_seconds: float
-    virtual_lived: float  # virtual seconds lived at k x real time (the rest was jumped over)
-    jobs: list[str]
-
-    @property
-    def reminders(self) -> int:
-        return sum(c.reminders for c in self.channels.values())
-
-    @property
-    def before_start(self) -> int:
-        return sum(c.before_start for c in self.channels.values())
-
-    @property
-    def after_start(self) -> int:
-        return sum(c.after_start for c in self.channels.values())
-
-    def cpu_bound(self, tolerance: float = RATE_TOLERANCE) -> list[str]:
-        """Channels whose sends fell behind the configured rate while they had a backlog."""
-        return [
-            name
-            for name, c in self.channels.items()
-            if c.achieved is not None and c.achieved < c.rate * (1 - tolerance)
-        ]
 
 
 class _NoNLU:
@@ -183,96 +107,6 @@ async def _today_morning(services: Services) -> None:
     await create_reminders(services, services.clock.now().date())
     async with services.db.session() as db:
         await db.execute(update(OutboxMessage).values(deadline_at=None))
-
-
-async def _backlog(db: Database, now: datetime) -> dict[str, int]:
-    """Rows due or on the wire per channel, counted up to BACKLOG_LIMIT."""
-    counts: dict[str, int] = {}
-    async with db.session() as s:
-        for channel in CHANNELS:
-            inner = (
-                select(OutboxMessage.id)
-                .join(ChatUser, ChatUser.id == OutboxMessage.chat_user_id)
-                .where(
-                    ChatUser.channel == channel,
-                    (OutboxMessage.status == "sending")
-                    | ((OutboxMessage.status == "pending") & (OutboxMessage.due_at <= now)),
-                )
-                .limit(BACKLOG_LIMIT)
-                .subquery()
-            )
-            counts[channel] = int(await s.scalar(select(func.count()).select_from(inner)) or 0)
-    return counts
-
-
-class _Sampler:
-    """Backlog and arrivals every SAMPLE_SECONDS: the send rate achieved while a channel had work waiting.
-
-    Every PROGRESS_SECONDS of virtual time it also prints a progress line
-    (virtual time, sent and backlog per channel, the rate check so far, wall
-    time), so a run that stalls or falls behind says so while it runs.
-    """
-
-    def __init__(
-        self, db: Database, clock: LoopClock, counts: dict[str, Any], rates: dict[str, float] | None = None
-    ) -> None:
-        self.db, self.clock, self.counts = db, clock, counts
-        self.rates = rates or {}
-        self.samples: list[tuple[float, dict[str, int], dict[str, int]]] = []
-        self.wall0 = time.perf_counter()
-        self.next_progress: float | None = None
-
-    async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            backlog = await _backlog(self.db, self.clock.now())
-            self.samples.append((loop.time(), backlog, {ch: f() for ch, f in self.counts.items()}))
-            self._progress(loop.time(), backlog)
-            await asyncio.sleep(SAMPLE_SECONDS)
-
-    def _progress(self, now: float, backlog: dict[str, int]) -> None:
-        if self.next_progress is None or now - self.next_progress > PROGRESS_SECONDS * 3:
-            self.next_progress = now + PROGRESS_SECONDS  # the first sample, or after a jump over idle time
-            return
-        if now < self.next_progress or not any(backlog.values()):
-            return
-        self.next_progress = now + PROGRESS_SECONDS
-        parts = []
-        for channel, count in self.counts.items():
-            achieved, seconds = self.achieved(channel, self.rates.get(channel, 0.0))
-            check = "-" if achieved is None else f"{achieved:.2f}/s over {seconds:,.0f} s"
-            more = "+" if backlog.get(channel, 0) >= BACKLOG_LIMIT else ""
-            parts.append(f"{channel} sent {count():,} backlog {backlog.get(channel, 0):,}{more} rate {check}")
-        void = [
-            ch
-            for ch, rate in self.rates.items()
-            if (a := self.achieved(ch, rate)[0]) is not None and a < rate * (1 - RATE_TOLERANCE)
-        ]
-        verdict = f"k-check FAILING on {', '.join(void)}" if void else "k-check ok so far"
-        print(
-            f"    .. {self.clock.now():%H:%M} virtual, {time.perf_counter() - self.wall0:,.0f} s wall: "
-            + "; ".join(parts)
-            + f"; {verdict}",
-            flush=True,
-        )
-
-    def backlogged(self, channel: str, rate: float) -> list[tuple[float, float, int]]:
-        """The sample intervals that began with more than an interval's work: (start, end, sends)."""
-        spans = []
-        for (t0, b0, a0), (t1, b1, a1) in zip(self.samples, self.samples[1:], strict=False):
-            span = t1 - t0
-            # A jump makes a long interval: never one with a backlog (the loop was idle).
-            if span > SAMPLE_SECONDS * 3 or b0[channel] < rate * span or b1[channel] == 0:
-                continue
-            spans.append((t0, t1, a1[channel] - a0[channel]))
-        return spans
-
-    def achieved(self, channel: str, rate: float) -> tuple[float | None, float]:
-        """Sends per virtual second over the intervals that began with more than an interval's work."""
-        spans = self.backlogged(channel, rate)
-        seconds = sum(t1 - t0 for t0, t1, _ in spans)
-        sent = sum(n for _, _, n in spans)
-        return (sent / seconds if seconds else None), seconds
 
 
 async def _as_scheduled(job: Any, services: Services, name: str, ran: list[str]) -> None:
@@ -446,7 +280,7 @@ async def run_scenario(sc: Scenario, url: str, workdir: Path) -> Outcome:
                 ),
                 (datetime.combine(DAY, dtime(5, 0), LOCAL_TZ), "morning run", morning_run),
             ]
-        sampler = _Sampler(
+        sampler = Sampler(
             db,
             clock,
             {"telegram": lambda: len(telegram.arrivals), "wechat": lambda: len(wechat.arrivals)},
