@@ -134,9 +134,10 @@ def _handler_bar(ctx: Context, cfg: RoutingConfig) -> float:
     would ask back ("您想查哪种补贴的材料？") or the message asks nothing of it."""
     intent = ctx.parse.intent
     need = cfg.handler_min_coverage.get(intent, 0.0)
-    words = cfg.request_words.get(intent)
-    reading = ctx.services.nlu.understanding.reading(ctx.text)
-    said = words is None or any(w in ctx.text or w in reading for w in words)
+    said = True
+    if (words := cfg.request_words.get(intent)) is not None:
+        reading = ctx.services.nlu.understanding.reading(ctx.text)
+        said = any(w in ctx.text or w in reading for w in words)
     if not said or not handler_answers_directly(ctx, intent):
         need = min(need, cfg.asks_back_min_coverage)
     return need
