@@ -33,6 +33,8 @@ LISTS = tuple(
         "rules_heldout_j.yaml",
         "rules_heldout_k.yaml",
         "rules_heldout_l.yaml",
+        "rules_heldout_m.yaml",
+        "rules_heldout_n.yaml",
     )
 )
 
