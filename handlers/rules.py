@@ -280,8 +280,8 @@ async def side_question(ctx: Context, *, declined: bool = False) -> bool:
     flow: "人社局工作人员吃拿卡要咋处理" is 第三十二条, not the classifier's guess of 转人工.
     """
     answer = rule_answer(ctx, in_flow=not declined)
-    if answer is None and not declined and ctx.flow == ELIGIBILITY_FLOW:
-        answer = fact_rule(ctx)
+    if (answer is None or answer.focused) and not declined and ctx.flow == ELIGIBILITY_FLOW:
+        answer = fact_rule(ctx) or answer
     if answer is None or personal_intent(ctx, answer) is not None:
         return False  # the flow (or the engine's change of topic) handles it
     in_screening = ctx.flow == ELIGIBILITY_FLOW and ctx.state.step in ctx.facts.profile()
@@ -348,8 +348,8 @@ async def free_question(ctx: Context, *, screening_follows: bool = False) -> boo
     engine starts the screening right after the rule, so no button offers it.
     """
     answer = rule_answer(ctx, in_flow=False)
-    if answer is None and (screening_follows or ctx.parse.intent == ELIGIBILITY_INTENT):
-        answer = fact_rule(ctx)
+    if (answer is None or answer.focused) and (screening_follows or ctx.parse.intent == ELIGIBILITY_INTENT):
+        answer = fact_rule(ctx) or answer
     if answer is None:
         return await _own_record_unbound(ctx)
     intent = personal_intent(ctx, answer)

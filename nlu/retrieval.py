@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Container
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from rank_bm25 import BM25Okapi
 
 from bot.config_file import StrictModel, load_yaml
 from nlu.bm25_sparse import SparseBm25
+from nlu.focus import focus_parts
 from nlu.knowledge import KNOWLEDGE_DIR, SOURCE_SHORT, SOURCES, Entry, KnowledgeBase
 from nlu.text import HAN, compact
 from nlu.tokenizer import Tokenizer
@@ -353,14 +354,21 @@ class KnowledgeIndex:
         pinned = None if _SHARE.search(text) else self.preferred(text)
         if pinned is not None and match is not None and not out_of_scope:
             return to_answer(Match(pinned, match.coverage, match.score, match.entry))
-        if match is None:
-            return None
         need = self.threshold(out_of_scope)
+        if match is not None and self._passes(match, need, intent):
+            return to_answer(match)
+        # The whole message is covered too little: its asking clause may be covered well.
+        found = (self.search(part) for part in focus_parts(text))
+        parts = [m for m in found if m is not None and self._passes(m, need, intent)]
+        if not parts:
+            return None
+        return replace(to_answer(max(parts, key=lambda m: m.coverage)), focused=True)
+
+    def _passes(self, match: Match, need: float, intent: str | None) -> bool:
+        """Covered enough; less is enough when the classifier reads the entry's own topic."""
         if intent is not None and intent in (match.entry.personal, match.entry.offer):
             need = min(need, self.config.min_coverage_agreeing)
-        if match.coverage < need and not self.strong(match):
-            return None
-        return to_answer(match)
+        return match.coverage >= need or self.strong(match)
 
     def strong(self, match: Match) -> bool:
         """Whether the entry shares enough specific words with the question to answer at a lower coverage.

@@ -79,3 +79,6 @@ class PolicyAnswer:
     personal: str | None = None
     offer: str | None = None
     kind: str = "rule"
+    # Found from the asking clause of a long message alone (nlu/focus.py): a weaker
+    # reading than the whole message's, so a rule the message's facts name comes first.
+    focused: bool = False

@@ -134,3 +134,36 @@ async def test_a_long_can_i_question_gets_the_rule_of_its_facts(
     assert "第十二条" in first and fact in first, chat.text
     screening = len(chat.replies) >= 2 and "记下了" in chat.text
     assert screening or "我能参加补贴培训吗" in chat.choices, chat.text
+
+
+# A long polite message spends most of its words on context and courtesy: the clause that
+# asks is searched on its own (nlu/focus.py), and a group the message names still comes first.
+LONG_POLITE = [
+    (
+        "您好，我们合作社打算组织社员一起去学电焊，大伙都挺积极的。请问一个补贴班最多能招多少学员？谢谢您了。",
+        "第十四条",
+        "60人",
+    ),
+    (
+        "同志您好，我家老人前阵子上了个养老护理的班，她托我问问，补贴公示完了以后要多长时间才能打到卡上？麻烦您了！",
+        "第十七条",
+        "12个工作日",
+    ),
+    (
+        "您好，我侄子腿有残疾，平时在家帮着看看小卖店，他想学个电脑操作，请问像他这种情况能参加政府补贴的培训吗？谢谢",
+        "第十二条",
+        "残疾人",
+    ),
+]
+
+
+@pytest.mark.parametrize("in_flow", [False, True], ids=["outside-flow", "in-screening"])
+@pytest.mark.parametrize(("question", "article", "fact"), LONG_POLITE)
+async def test_a_long_polite_question_is_answered_from_its_asking_clause(
+    chat: ChatDriver, question: str, article: str, fact: str, in_flow: bool
+) -> None:
+    if in_flow:
+        await chat.say("我能参加补贴培训吗")
+    await chat.say(question)
+    first = chat.replies[0]["text"]
+    assert article in first and fact in first, chat.text

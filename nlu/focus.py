@@ -1,0 +1,45 @@
+"""The asking part of a long message, searched on its own.
+
+A long polite message ("您好，我们村想组织乡亲去学厨师，大家积极性很高。请问一个补贴班
+最多能收多少人？麻烦您了") spends most of its words on context and courtesy,
+so the entry that answers covers only a small share of it and the search
+says it does not know. The clause that asks, alone or with the clause
+before it, is what an answer must cover; the knowledge base searches these
+parts too (nlu/retrieval.py decides between them and the whole message).
+"""
+
+from __future__ import annotations
+
+import re
+
+from nlu.text import compact
+
+# Clauses as the intent classifier cuts them (nlu/understand.py): at any
+# punctuation or space, a question mark kept with its clause.
+_CLAUSE = re.compile(r"[^，,。.！!？?；;…\s]+[？?]?")
+# A clause that asks: a question mark or word, or the A-not-A of 东北话 (给不给, 能…不).
+_ASKS = re.compile(
+    r"[吗么？?]|什么|啥|怎么|咋|多少|多久|多长|哪|几|谁|能不能|可不可以|有没有|是不是|要不要|会不会|"
+    r"给不给|行不行|算不算|还是|如何|是否|不$|没$"
+)
+# Shorter messages are searched whole only: their context is the question.
+MIN_FOCUS_CHARS = 24
+
+
+def focus_parts(text: str) -> list[str]:
+    """Each asking clause alone and with the clause before it, and all asking clauses together."""
+    if len(compact(text)) < MIN_FOCUS_CHARS:
+        return []
+    clauses = [c for c in (m.group(0) for m in _CLAUSE.finditer(text)) if compact(c)]
+    if len(clauses) < 2:
+        return []
+    asking = [i for i, c in enumerate(clauses) if _ASKS.search(c)]
+    parts: list[str] = []
+    for i in asking:
+        parts.append(clauses[i])
+        if i > 0:
+            parts.append(clauses[i - 1] + "，" + clauses[i])
+    if len(asking) > 1:
+        parts.append("，".join(clauses[i] for i in asking))
+    whole = compact(text)
+    return [p for p in dict.fromkeys(parts) if compact(p) != whole]
