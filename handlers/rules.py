@@ -64,6 +64,7 @@ class RoutingConfig(StrictModel):
     group_entries: dict[str, str] = Field(default_factory=dict)
     graduate_entry: str | None = None
     retired_entry: str | None = None
+    eligibility_entry: str | None = None
     retired_from_age: int = Field(default=60, ge=40, le=80)
     flow_own_words: tuple[str, ...]
     place_intents: tuple[str, ...] = ()
@@ -78,6 +79,14 @@ def routing() -> RoutingConfig:
 _A_NOT_A = re.compile(r"(\w)[不没]\1")
 # "不" alone, "我不", "还没" answer a flow; a question ending in 不 first says what it asks.
 _ENDING_MIN_CHARS = 4
+# ...but a modal verb before it asks in three ("能学不", "给钱不", "算数不"); "是不" or "好不" does not.
+_MODAL_STARTS = ("能", "可", "会", "给", "算", "有")
+
+
+def _ends_asking(clause: str, endings: tuple[str, ...]) -> bool:
+    if not clause.endswith(endings):
+        return False
+    return len(clause) >= _ENDING_MIN_CHARS or (len(clause) == 3 and clause.startswith(_MODAL_STARTS))
 
 
 # Voice input and chat run clauses together with spaces or commas: a question may
@@ -90,7 +99,7 @@ def is_question(text: str) -> bool:
     if any(m in text for m in cfg.question_markers) or _A_NOT_A.search(text) is not None:
         return True
     clauses = [compact(c) for c in _CLAUSE_BREAK.split(text)]
-    return any(len(c) >= _ENDING_MIN_CHARS and c.endswith(cfg.question_endings) for c in clauses)
+    return any(_ends_asking(c, cfg.question_endings) for c in clauses)
 
 
 # A question that ends on what it asks for ("…还得多交啥"); a rhetorical answer
@@ -123,7 +132,7 @@ def _asks(text: str) -> bool:
     for clause in (compact(c) for c in _CLAUSE_BREAK.split(text)):
         if clause.endswith(_ASKING_ENDINGS):
             return True
-        if len(clause) >= _ENDING_MIN_CHARS and clause.endswith(endings):
+        if _ends_asking(clause, endings):
             return True
     return False
 
@@ -189,7 +198,7 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
     return answer if answer.score >= need else None
 
 
-def fact_rule(ctx: Context) -> PolicyAnswer | None:
+def fact_rule(ctx: Context, *, general: bool = True) -> PolicyAnswer | None:
     """The rule for what a "can I take part?" question tells of the person, when the search
     found none: "我儿子前年从职业学校毕业…一直没上班，他能不能参加" is asked in too many words
     for the search, yet the screening's reader finds the 高校毕业生 in it."""
@@ -207,6 +216,8 @@ def fact_rule(ctx: Context) -> PolicyAnswer | None:
     old = old or (facts.age is not None and facts.age[0] >= cfg.retired_from_age)
     if entry_id is None and old:
         entry_id = cfg.retired_entry
+    if entry_id is None and general and facts and ctx.parse.intent == ELIGIBILITY_INTENT:
+        entry_id = cfg.eligibility_entry  # "俺没工作 能学不": who may take part, then the screening
     return ctx.services.nlu.rule_entry(entry_id) if entry_id else None
 
 
@@ -281,7 +292,7 @@ async def side_question(ctx: Context, *, declined: bool = False) -> bool:
     """
     answer = rule_answer(ctx, in_flow=not declined)
     if (answer is None or answer.focused) and not declined and ctx.flow == ELIGIBILITY_FLOW:
-        answer = fact_rule(ctx) or answer
+        answer = fact_rule(ctx, general=answer is None) or answer
     if answer is None or personal_intent(ctx, answer) is not None:
         return False  # the flow (or the engine's change of topic) handles it
     in_screening = ctx.flow == ELIGIBILITY_FLOW and ctx.state.step in ctx.facts.profile()
@@ -349,7 +360,7 @@ async def free_question(ctx: Context, *, screening_follows: bool = False) -> boo
     """
     answer = rule_answer(ctx, in_flow=False)
     if (answer is None or answer.focused) and (screening_follows or ctx.parse.intent == ELIGIBILITY_INTENT):
-        answer = fact_rule(ctx) or answer
+        answer = fact_rule(ctx, general=answer is None) or answer
     if answer is None:
         return await _own_record_unbound(ctx)
     intent = personal_intent(ctx, answer)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from nlu.text import compact
+from nlu.understand import RUNON_TURNS
 
 # Clauses as the intent classifier cuts them (nlu/understand.py): at any
 # punctuation or space, a question mark kept with its clause.
@@ -31,6 +32,10 @@ def focus_parts(text: str) -> list[str]:
     if len(compact(text)) < MIN_FOCUS_CHARS:
         return []
     clauses = [c for c in (m.group(0) for m in _CLAUSE.finditer(text)) if compact(c)]
+    if len(clauses) < 2:
+        # Voice input without punctuation: cut where the speaker turns to the question, as
+        # the intent classifier does ("…想学个手艺 请问…" / "…学完了那有没有补贴").
+        clauses = [c for c in RUNON_TURNS.split(compact(text)) if len(c) >= 2]
     if len(clauses) < 2:
         return []
     asking = [i for i, c in enumerate(clauses) if _ASKS.search(c)]

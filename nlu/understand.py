@@ -46,7 +46,7 @@ _MIN_CLAUSES = 3
 _SPOKEN_WHOLE_SURE = 0.8
 # Unpunctuated voice input this long is cut where the speaker turns to the question.
 _MIN_RUNON = 16
-_TURNS = re.compile(
+RUNON_TURNS = re.compile(
     r"(?=(?:我)?(?:就是)?想问(?:一下|下|问)?|请问|问一下|问下|但是|可是|不过|所以|结果|然后|现在|"
     r"听说|(?:像我)?这种情况|这样的话|那(?=有没有|能不能|是不是|还|我|这|咱|要|得|就|咋|怎么|多少|啥|什么)|"
     r"(?<=[了的呢啊吧])(?:那个|就是|我想|我要|想学|能不能|有没有|是不是|怎么|什么时候|多少|咋|给不给))"
@@ -176,7 +176,7 @@ class Understanding:
         clauses = [c for c in (m.group(0).strip() for m in _CLAUSE.finditer(reading)) if c]
         spoken = False
         if len(clauses) < _MIN_CLAUSES:
-            pieces = [c for c in _TURNS.split(clauses[-1]) if len(c) >= 2] if clauses else []
+            pieces = [c for c in RUNON_TURNS.split(clauses[-1]) if len(c) >= 2] if clauses else []
             if len(clauses[-1] if clauses else "") < _MIN_RUNON or len(pieces) < 2:
                 return None, False
             clauses, spoken = clauses[:-1] + pieces, True
