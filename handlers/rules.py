@@ -65,6 +65,7 @@ class RoutingConfig(StrictModel):
     graduate_entry: str | None = None
     retired_entry: str | None = None
     eligibility_entry: str | None = None
+    general_entries: tuple[str, ...] = ()
     retired_from_age: int = Field(default=60, ge=40, le=80)
     flow_own_words: tuple[str, ...]
     place_intents: tuple[str, ...] = ()
@@ -198,6 +199,13 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
     return answer if answer.score >= need else None
 
 
+def _facts_first(answer: PolicyAnswer | None) -> bool:
+    """Whether a rule the message's facts name goes before this answer: none was found, it
+    was found from one clause only, or it is a general one ("什么是政府补贴培训") where the
+    message names whose case it is ("残疾人可以享受政府补贴的职业技能培训吗")."""
+    return answer is None or answer.focused or answer.entry_id in routing().general_entries
+
+
 def fact_rule(ctx: Context, *, general: bool = True) -> PolicyAnswer | None:
     """The rule for what a "can I take part?" question tells of the person, when the search
     found none: "我儿子前年从职业学校毕业…一直没上班，他能不能参加" is asked in too many words
@@ -291,7 +299,7 @@ async def side_question(ctx: Context, *, declined: bool = False) -> bool:
     flow: "人社局工作人员吃拿卡要咋处理" is 第三十二条, not the classifier's guess of 转人工.
     """
     answer = rule_answer(ctx, in_flow=not declined)
-    if (answer is None or answer.focused) and not declined and ctx.flow == ELIGIBILITY_FLOW:
+    if _facts_first(answer) and not declined and ctx.flow == ELIGIBILITY_FLOW:
         answer = fact_rule(ctx, general=answer is None) or answer
     if answer is None or personal_intent(ctx, answer) is not None:
         return False  # the flow (or the engine's change of topic) handles it
@@ -359,7 +367,7 @@ async def free_question(ctx: Context, *, screening_follows: bool = False) -> boo
     engine starts the screening right after the rule, so no button offers it.
     """
     answer = rule_answer(ctx, in_flow=False)
-    if (answer is None or answer.focused) and (screening_follows or ctx.parse.intent == ELIGIBILITY_INTENT):
+    if _facts_first(answer) and (screening_follows or ctx.parse.intent == ELIGIBILITY_INTENT):
         answer = fact_rule(ctx, general=answer is None) or answer
     if answer is None:
         return await _own_record_unbound(ctx)

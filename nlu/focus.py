@@ -23,6 +23,11 @@ _ASKS = re.compile(
     r"[吗么？?]|什么|啥|怎么|咋|多少|多久|多长|哪|几|谁|能不能|可不可以|有没有|是不是|要不要|会不会|"
     r"给不给|行不行|算不算|还是|如何|是否|不$|没$"
 )
+# Where unpunctuated speech turns to what it asks, besides the classifier's turns: a
+# question word after the context ("…定点培训学校哪能查到名单").
+_ASKING_TURN = re.compile(
+    r"(?<=.{6})(?=哪能|哪里|在哪|上哪|去哪|怎么|咋|能不能|可不可以|有没有|是不是|多少|多久|什么时候|啥时候)"
+)
 # Shorter messages are searched whole only: their context is the question.
 MIN_FOCUS_CHARS = 24
 
@@ -36,6 +41,8 @@ def focus_parts(text: str) -> list[str]:
         # Voice input without punctuation: cut where the speaker turns to the question, as
         # the intent classifier does ("…想学个手艺 请问…" / "…学完了那有没有补贴").
         clauses = [c for c in RUNON_TURNS.split(compact(text)) if len(c) >= 2]
+    if len(clauses) < 2:
+        clauses = [c for c in _ASKING_TURN.split(compact(text)) if len(c) >= 2]
     if len(clauses) < 2:
         return []
     asking = [i for i, c in enumerate(clauses) if _ASKS.search(c)]
