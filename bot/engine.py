@@ -290,7 +290,10 @@ class Engine:
             await self.dispatch_intent(ctx, parse.intent)
             return
         pair = self.services.nlu.clarify(parse)
-        if pair is not None and all(intent_handler(i) is not None for i in pair):
+        clarifies = pair is not None and all(intent_handler(i) is not None for i in pair)
+        if clarifies and await rules.unsure_question(ctx):
+            return
+        if pair is not None and clarifies:
             question, labels = self.services.nlu.clarify_question(parse) or ("", [])
             options = dict(zip(labels, pair, strict=False))
             # --- issue 14: one likely meaning is a yes/no question ("您是想签到吗？")

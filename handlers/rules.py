@@ -59,12 +59,14 @@ class RoutingConfig(StrictModel):
     request_words: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     handler_entries: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     in_flow_min_coverage: float = Field(ge=0, le=1)
+    unsure_min_coverage: float | None = Field(default=None, ge=0, le=1)
     # The entry that says the rule for a fact the message tells (the screening's reading):
     # a group named, a graduation year, or an age at or past retirement.
     group_entries: dict[str, str] = Field(default_factory=dict)
     graduate_entry: str | None = None
     retired_entry: str | None = None
     eligibility_entry: str | None = None
+    rural_entry: str | None = None
     general_entries: tuple[str, ...] = ()
     retired_from_age: int = Field(default=60, ge=40, le=80)
     flow_own_words: tuple[str, ...]
@@ -164,7 +166,7 @@ def personal_intent(ctx: Context, answer: PolicyAnswer | None) -> str | None:
     return answer.personal if answer is not None else None
 
 
-def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
+def rule_answer(ctx: Context, *, in_flow: bool, min_coverage: float | None = None) -> PolicyAnswer | None:
     """The knowledge-base answer when the message is a rule question we can answer, else None."""
     cfg = routing()
     text, parse = ctx.text, ctx.parse
@@ -184,7 +186,7 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
         return None
     if parse.intent in cfg.place_intents and find_places(text):
         return None  # "延吉有哪些定点培训机构": the course search reads the place
-    answer = ctx.services.nlu.answer_question(text, parse)
+    answer = ctx.services.nlu.answer_question(text, parse, min_coverage)
     yields_at = cfg.never_preempt_yields_at
     if parse.intent == "human_agent" and cfg.guessed_person_yields_at is not None:
         yields_at = cfg.guessed_person_yields_at
@@ -199,11 +201,15 @@ def rule_answer(ctx: Context, *, in_flow: bool) -> PolicyAnswer | None:
     return answer if answer.score >= need else None
 
 
-def _facts_first(answer: PolicyAnswer | None) -> bool:
-    """Whether a rule the message's facts name goes before this answer: none was found, it
-    was found from one clause only, or it is a general one ("什么是政府补贴培训") where the
-    message names whose case it is ("残疾人可以享受政府补贴的职业技能培训吗")."""
-    return answer is None or answer.focused or answer.entry_id in routing().general_entries
+def _facts_first(ctx: Context, answer: PolicyAnswer | None) -> bool:
+    """Whether a rule the message's facts name goes before this answer: none was found or, for
+    a "can I take part?" question, it was found from one clause only or is a general one
+    ("什么是政府补贴培训") where the message names whose case it is ("残疾人可以享受…培训吗").
+    A question about something else ("我是登记失业人员…补贴标准按什么定") keeps its answer."""
+    if answer is None:
+        return True
+    eligibility = ctx.parse.intent == ELIGIBILITY_INTENT
+    return eligibility and (answer.focused or answer.entry_id in routing().general_entries)
 
 
 def fact_rule(ctx: Context, *, general: bool = True) -> PolicyAnswer | None:
@@ -224,6 +230,8 @@ def fact_rule(ctx: Context, *, general: bool = True) -> PolicyAnswer | None:
     old = old or (facts.age is not None and facts.age[0] >= cfg.retired_from_age)
     if entry_id is None and old:
         entry_id = cfg.retired_entry
+    if entry_id is None and facts.household == "rural" and facts.employment != "employed":
+        entry_id = cfg.rural_entry  # "俺五十八了在村里种地": 农村转移就业劳动者
     if entry_id is None and general and facts and ctx.parse.intent == ELIGIBILITY_INTENT:
         entry_id = cfg.eligibility_entry  # "俺没工作 能学不": who may take part, then the screening
     return ctx.services.nlu.rule_entry(entry_id) if entry_id else None
@@ -299,7 +307,7 @@ async def side_question(ctx: Context, *, declined: bool = False) -> bool:
     flow: "人社局工作人员吃拿卡要咋处理" is 第三十二条, not the classifier's guess of 转人工.
     """
     answer = rule_answer(ctx, in_flow=not declined)
-    if _facts_first(answer) and not declined and ctx.flow == ELIGIBILITY_FLOW:
+    if _facts_first(ctx, answer) and not declined and ctx.flow == ELIGIBILITY_FLOW:
         answer = fact_rule(ctx, general=answer is None) or answer
     if answer is None or personal_intent(ctx, answer) is not None:
         return False  # the flow (or the engine's change of topic) handles it
@@ -367,7 +375,7 @@ async def free_question(ctx: Context, *, screening_follows: bool = False) -> boo
     engine starts the screening right after the rule, so no button offers it.
     """
     answer = rule_answer(ctx, in_flow=False)
-    if _facts_first(answer) and (screening_follows or ctx.parse.intent == ELIGIBILITY_INTENT):
+    if _facts_first(ctx, answer) and (screening_follows or ctx.parse.intent == ELIGIBILITY_INTENT):
         answer = fact_rule(ctx, general=answer is None) or answer
     if answer is None:
         return await _own_record_unbound(ctx)
@@ -389,4 +397,17 @@ async def free_question(ctx: Context, *, screening_follows: bool = False) -> boo
     handler = intent_handler(answer.personal) if answer.personal else None
     if handler is not None and ctx.user.trainee_id is not None:
         await handler(ctx)  # a bound user: the rule, then where their own case stands
+    return True
+
+
+async def unsure_question(ctx: Context) -> bool:
+    """Instead of asking which of two things the user meant ("您是想…还是…"): the rule a
+    question asks about, at a lower coverage than usual. The classifier found something of
+    ours in it, just not which handler; a rule that covers a good part of it is the better
+    first reply ("交完材料多久审完啊 等的闹心")."""
+    need = routing().unsure_min_coverage
+    answer = None if need is None else rule_answer(ctx, in_flow=False, min_coverage=need)
+    if answer is None or personal_intent(ctx, answer) is not None:
+        return False
+    say_answer(ctx, answer)
     return True

@@ -211,13 +211,16 @@ class NLU:
         _check_length(text)
         return self.extractor.extract(text, today or today_in_shanghai())
 
-    def answer_question(self, text: str, parse: Parse | None = None) -> PolicyAnswer | None:
+    def answer_question(
+        self, text: str, parse: Parse | None = None, min_coverage: float | None = None
+    ) -> PolicyAnswer | None:
         """The knowledge-base answer to a rule question, or None when we do not know.
 
         Retrieval and the intent classifier together: a message the classifier
         finds nothing of ours in (out_of_scope) needs a closer match to be answered.
         None for a question about another public service: 第十七条 is no answer
-        to "种地补贴到账了吗", however many words they share.
+        to "种地补贴到账了吗", however many words they share. `min_coverage` replaces the
+        usual threshold (the conversation's lower bar when the alternative is to ask back).
         """
         _check_length(text)
         if is_blank(text) or self.understanding.foreign_topic(text):
@@ -225,7 +228,8 @@ class NLU:
         parse = parse or self.parse(text)
         # The search reads what the classifier reads: pinyin, 东北话 and politeness normalised.
         reading = self.understanding.reading(text)
-        return self.policy.answer(reading, out_of_scope=parse.intent == OUT_OF_SCOPE, intent=parse.intent)
+        out_of_scope = parse.intent == OUT_OF_SCOPE
+        return self.policy.answer(reading, out_of_scope=out_of_scope, intent=parse.intent, need=min_coverage)
 
     def rule_entry(self, entry_id: str) -> PolicyAnswer | None:
         """One knowledge-base entry as an answer, by id (the general rule behind a personal request)."""

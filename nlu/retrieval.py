@@ -35,8 +35,9 @@ from nlu.tokenizer import Tokenizer
 from nlu.types import PolicyAnswer
 
 # Amounts say nothing about which entry answers a question (the text writes
-# 70%, people write 百分之七十), so numeral tokens are not search terms.
-_NUMERAL_TOKEN = re.compile(r"^(?:百分之?|[零〇一二两三四五六七八九十百千万\d.%]+)+$")
+# 70%, people write 百分之七十), so numeral tokens are not search terms; nor is a
+# rough one (四十多, 二十来): an age under sixty is no question about retirement.
+_NUMERAL_TOKEN = re.compile(r"^(?:百分之?|[零〇一二两三四五六七八九十百千万\d.%]+)+[多来几]?$")
 _HAN_RUN = re.compile(f"[{HAN}]+")
 # A share, however written (70%, ７０％, 百分之七十, 七成, 八成半): the amount says
 # nothing about which entry answers, but *that* the question is about a share
@@ -341,7 +342,9 @@ class KnowledgeIndex:
         t = compact(text)
         return next((entry for markers, entry in self._prefer if any(m in t for m in markers)), None)
 
-    def answer(self, text: str, out_of_scope: bool = False, intent: str | None = None) -> PolicyAnswer | None:
+    def answer(
+        self, text: str, out_of_scope: bool = False, intent: str | None = None, need: float | None = None
+    ) -> PolicyAnswer | None:
         """The entry's answer when the match is good enough to say; None means "we do not know".
 
         When the intent classifier reads the message as the entry's own topic
@@ -354,7 +357,7 @@ class KnowledgeIndex:
         pinned = None if _SHARE.search(text) else self.preferred(text)
         if pinned is not None and match is not None and not out_of_scope:
             return to_answer(Match(pinned, match.coverage, match.score, match.entry))
-        need = self.threshold(out_of_scope)
+        need = self.threshold(out_of_scope) if need is None else need
         if match is not None and self._passes(match, need, intent):
             return to_answer(match)
         # The whole message is covered too little: its asking clause may be covered well.

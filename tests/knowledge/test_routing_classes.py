@@ -167,3 +167,26 @@ async def test_a_long_polite_question_is_answered_from_its_asking_clause(
     await chat.say(question)
     first = chat.replies[0]["text"]
     assert article in first and fact in first, chat.text
+
+
+# The classifier unsure between two handlers would ask which was meant ("您是想…还是…"):
+# a rule question the knowledge base covers fairly well is answered instead.
+UNSURE = [
+    ("材料交上去多久能审完啊 等得着急", "第十七条", "10个工作日"),
+]
+
+
+@pytest.mark.parametrize(("question", "article", "fact"), UNSURE)
+async def test_a_rule_question_is_answered_rather_than_asked_back(
+    chat: ChatDriver, question: str, article: str, fact: str
+) -> None:
+    await chat.say(question)
+    first = chat.replies[0]["text"]
+    assert article in first and fact in first, chat.text
+    assert "您是想" not in chat.text, chat.text
+
+
+async def test_a_rural_can_i_question_gets_the_rural_workers_rule(chat: ChatDriver) -> None:
+    await chat.say("俺四十多了在屯里种地 能参加不")
+    first = chat.replies[0]["text"]
+    assert "第十二条" in first and "农村转移就业" in first, chat.text
