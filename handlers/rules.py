@@ -192,7 +192,8 @@ def rule_answer(ctx: Context, *, in_flow: bool, min_coverage: float | None = Non
         yields_at = cfg.guessed_person_yields_at
     if answer is None or (action and answer.score < yields_at):
         return None
-    if sure and not in_flow and answer.entry_id in cfg.handler_entries.get(parse.intent, ()):
+    fuller = answer.entry_id in cfg.handler_entries.get(parse.intent, ())
+    if sure and not in_flow and fuller and handler_answers_directly(ctx, parse.intent):
         return None  # the handler says it more fully (inside a flow the flow would take it)
     # Inside a flow the flow reads the message first, so no handler's bar applies there.
     need = _handler_bar(ctx, cfg) if sure and not in_flow else 0.0
