@@ -35,6 +35,7 @@ LISTS = tuple(
         "rules_heldout_l.yaml",
         "rules_heldout_m.yaml",
         "rules_heldout_n.yaml",
+        "rules_heldout_o.yaml",
     )
 )
 
