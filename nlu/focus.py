@@ -13,11 +13,8 @@ from __future__ import annotations
 import re
 
 from nlu.text import compact
-from nlu.understand import RUNON_TURNS
+from nlu.understand import CLAUSE, RUNON_TURNS
 
-# Clauses as the intent classifier cuts them (nlu/understand.py): at any
-# punctuation or space, a question mark kept with its clause.
-_CLAUSE = re.compile(r"[^，,。.！!？?；;…\s]+[？?]?")
 # A clause that asks: a question mark or word, or the A-not-A of 东北话 (给不给, 能…不).
 _ASKS = re.compile(
     r"[吗么？?]|什么|啥|怎么|咋|多少|多久|多长|哪|几|谁|能不能|可不可以|有没有|是不是|要不要|会不会|"
@@ -34,15 +31,17 @@ MIN_FOCUS_CHARS = 24
 
 def focus_parts(text: str) -> list[str]:
     """Each asking clause alone and with the clause before it, and all asking clauses together."""
-    if len(compact(text)) < MIN_FOCUS_CHARS:
+    whole = compact(text)
+    if len(whole) < MIN_FOCUS_CHARS:
         return []
-    clauses = [c for c in (m.group(0) for m in _CLAUSE.finditer(text)) if compact(c)]
+    # Clauses as the intent classifier cuts them: at any punctuation or space.
+    clauses = [c for c in (m.group(0) for m in CLAUSE.finditer(text)) if compact(c)]
     if len(clauses) < 2:
         # Voice input without punctuation: cut where the speaker turns to the question, as
         # the intent classifier does ("…想学个手艺 请问…" / "…学完了那有没有补贴").
-        clauses = [c for c in RUNON_TURNS.split(compact(text)) if len(c) >= 2]
+        clauses = [c for c in RUNON_TURNS.split(whole) if len(c) >= 2]
     if len(clauses) < 2:
-        clauses = [c for c in _ASKING_TURN.split(compact(text)) if len(c) >= 2]
+        clauses = [c for c in _ASKING_TURN.split(whole) if len(c) >= 2]
     if len(clauses) < 2:
         return []
     asking = [i for i, c in enumerate(clauses) if _ASKS.search(c)]
@@ -53,5 +52,4 @@ def focus_parts(text: str) -> list[str]:
             parts.append(clauses[i - 1] + "，" + clauses[i])
     if len(asking) > 1:
         parts.append("，".join(clauses[i] for i in asking))
-    whole = compact(text)
     return [p for p in dict.fromkeys(parts) if compact(p) != whole]

@@ -38,7 +38,7 @@ from nlu.topics import TopicGate
 # Escapes and exact commands are certain (as in nlu.classifier); so is a
 # message about another public service.
 CERTAIN = 1.0
-_CLAUSE = re.compile(r"[^，,。.！!？?；;…\s]+[？?]?")
+CLAUSE = re.compile(r"[^，,。.！!？?；;…\s]+[？?]?")
 _ASKS = re.compile(r"[吗？?]|什么|怎么|多少|哪|几|能不能|可不可以|有没有|是不是|给不给|行不行|咋")
 # A message needs this many clauses before its main clause is read alone.
 _MIN_CLAUSES = 3
@@ -173,7 +173,7 @@ class Understanding:
     @staticmethod
     def _main_clause(reading: str) -> tuple[str | None, bool]:
         """The clause that carries the request, and whether it was cut from unpunctuated speech."""
-        clauses = [c for c in (m.group(0).strip() for m in _CLAUSE.finditer(reading)) if c]
+        clauses = [c for c in (m.group(0).strip() for m in CLAUSE.finditer(reading)) if c]
         spoken = False
         if len(clauses) < _MIN_CLAUSES:
             pieces = [c for c in RUNON_TURNS.split(clauses[-1]) if len(c) >= 2] if clauses else []
