@@ -36,6 +36,7 @@ LISTS = tuple(
         "rules_heldout_m.yaml",
         "rules_heldout_n.yaml",
         "rules_heldout_o.yaml",
+        "rules_heldout_p.yaml",
     )
 )
 
