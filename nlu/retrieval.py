@@ -27,6 +27,7 @@ from pydantic import Field
 from rank_bm25 import BM25Okapi
 
 from bot.config_file import StrictModel, load_yaml
+from nlu.articles import ARTICLE_MENTION, mentioned_articles
 from nlu.bm25_sparse import SparseBm25
 from nlu.focus import focus_parts
 from nlu.knowledge import KNOWLEDGE_DIR, SOURCE_SHORT, SOURCES, Entry, KnowledgeBase
@@ -57,28 +58,6 @@ YEARS_TERM = "%years"
 # 法定退休年龄 rule: the number itself is in no entry.
 _OLD_AGE = re.compile(r"(?:[六七八]十[一二三四五六七八九]?|(?<!\d)[6-8]\d)(?:岁|了|多|出头|来岁)")
 OLD_AGE_TERMS = ("退休", "年龄")
-# "第十七条说的啥", "17条讲的什么": the article itself is named. Its entries are the
-# only candidates; the rest of the question picks among them.
-_ARTICLE_MENTION = re.compile(r"第\s*([一二三四五六七八九十]{1,3}|\d{1,2})\s*条|(?<!\d)(\d{1,2})\s*条")
-_DIGITS = "零一二三四五六七八九"
-
-
-def article_numeral(n: int) -> str:
-    """17 → 十七, 40 → 四十: the Measures number their articles in Han numerals."""
-    tens, ones = divmod(n, 10)
-    head = "" if tens == 0 else ("十" if tens == 1 else _DIGITS[tens] + "十")
-    return head + (_DIGITS[ones] if ones else "")
-
-
-def mentioned_articles(text: str) -> list[str]:
-    """The articles a question names, as 第N条, in order."""
-    out: list[str] = []
-    for m in _ARTICLE_MENTION.finditer(text):
-        raw = m.group(1) or m.group(2)
-        name = f"第{article_numeral(int(raw)) if raw.isdigit() else raw}条"
-        if name not in out:
-            out.append(name)
-    return out
 
 
 class Bm25Params(StrictModel):
@@ -98,6 +77,7 @@ class RetrievalConfig(StrictModel):
     min_coverage_agreeing: float = Field(default=1.0, ge=0, le=1)
     answer_weight: float = Field(gt=0, le=1)
     min_query_idf: float = Field(ge=0)
+    tie_max_query_idf: float = Field(default=0.0, ge=0)
     rerank_top: int = Field(default=8, ge=1)
     coverage_power: float = Field(default=1.0, ge=0)
     unseen_weight: float = Field(default=1.0, ge=0, le=1)
@@ -269,25 +249,30 @@ class KnowledgeIndex:
         """The best entry and its coverage; None when the question shares no term with any entry."""
         named = [a for a in mentioned_articles(text) if a in self._article_entries]
         if named:
-            return self._search_articles(_ARTICLE_MENTION.sub(" ", text), named)
+            return self._search_articles(ARTICLE_MENTION.sub(" ", text), named)
         query = list(dict.fromkeys(self.terms(text)))
         if sum(self._idf(t) for t in query if not t.startswith("#")) < self.config.min_query_idf:
             return None  # "补贴到哪了" says only 补贴: too little to pick an answer by
         per_entry = self._entry_scores(query)
         total = sum(self._cover_weight(t) for t in query)
-        # BM25 favours the shortest phrasing that shares a word or two; among the
-        # best few, an entry that covers more of the question (over all its
-        # phrasings, answer and quote) is the better answer.
+        # BM25 favours the shortest phrasing sharing a word or two; among the best few, the entry
+        # covering more of the question (all its phrasings, answer and quote) is the better answer.
         candidates = [int(e) for e in np.argsort(-per_entry, kind="stable")[: self.config.rerank_top]]
         candidates = [e for e in candidates if per_entry[e] > 0]
         if not candidates or total <= 0:
             return None
         cover = {e: self._coverage(query, e, total) for e in candidates}
         power = self.config.coverage_power
-        ranked = sorted(candidates, key=lambda e: -per_entry[e] * cover[e] ** power)
+        rank = {e: per_entry[e] * cover[e] ** power for e in candidates}
+        ranked = sorted(candidates, key=lambda e: -rank[e])
         top = ranked[0]
-        coverage = cover[top]
         runner = self.kb.entries[ranked[1]] if len(ranked) > 1 else None
+        # "能参加吗": a word or two that rules of several articles share alike asks for none of them.
+        tied = runner is not None and rank[ranked[1]] >= rank[top] * (1 - 1e-9)
+        tied = tied and runner is not None and runner.article != self.kb.entries[top].article
+        if tied and self._informative_idf(query) < self.config.tie_max_query_idf:
+            return None
+        coverage = cover[top]
         matched = self._informative_idf(query, self._entry_terms[top])
         return Match(self.kb.entries[top], coverage, float(per_entry[top]), runner, matched)
 

@@ -199,9 +199,12 @@ class Understanding:
         return self._foreign(written, reading, corrected)
 
     def _foreign(self, written: str, reading: str, corrected: str | None = None) -> bool:
-        """About another public service, as written or with typos corrected (户口签移)."""
-        if self.topics.foreign_topic(reading) is not None:
-            return True
+        """About another public service, as written or with typos corrected (户口签移). A typo
+        can hide the word that makes it ours too: "补贴陪训的钱…失业保险也出钱吗" asks where the
+        training money comes from (第二条), and the corrected 培训 says so."""
         if corrected is None:
             corrected = self._corrected(written, reading)
-        return corrected != reading and self.topics.foreign_topic(corrected) is not None
+        fixed = corrected if corrected != reading else None
+        if self.topics.foreign_topic(reading) is not None:
+            return fixed is None or not self.topics.anchored(fixed)
+        return fixed is not None and self.topics.foreign_topic(fixed) is not None

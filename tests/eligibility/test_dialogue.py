@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import create_app
@@ -53,6 +54,15 @@ async def test_free_text_alone_reaches_a_cited_result(chat: ChatDriver, services
     # 不清楚 is not "no": the evaluation subsidy waits for that answer and says so.
     assert "今年是否首次通过技能评价" in chat.text
     assert "须是今年初次通过技能评价" in chat.text
+
+
+@pytest.mark.parametrize("text", ["能参加吗", "能参加不", "请问我这样的能参加吗"])
+async def test_a_bare_can_i_take_part_starts_the_screening(chat: ChatDriver, text: str) -> None:
+    # 参加 alone is in the rules for retirees, students and the 年检 an institution skips
+    # alike; none of them is the answer, the screening is.
+    await chat.say(text)
+    assert MESSAGES["intro"] in chat.text
+    assert "依据" not in chat.text
 
 
 async def test_buttons_alone_reach_a_cited_result(chat: ChatDriver, services: Services) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from handlers.rules import is_question
 from nlu import NLU
-from nlu.retrieval import article_numeral, mentioned_articles
+from nlu.articles import article_numeral, mentioned_articles
 
 ARTICLE_FACTS = [
     # (question, the article the answer cites (its start is enough), a fact in the article's words)

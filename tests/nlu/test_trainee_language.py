@@ -152,6 +152,15 @@ def test_a_domain_word_keeps_the_message_in_scope(nlu: NLU) -> None:
     assert nlu.parse("补贴打到社保卡了吗").intent == "claim_status"
 
 
+def test_a_typo_does_not_hide_the_domain_word(nlu: NLU) -> None:
+    # 失业保险 alone is another service, but 陪训 is 培训 mistyped: where the training money
+    # comes from is 第二条, and the unemployment insurance fund is one of its sources.
+    answer = nlu.answer_question("这个陪训的钱从哪来 失业保险也掏钱吗")
+    assert answer is not None and answer.article.startswith("第二条")
+    assert "失业保险基金" in answer.text
+    assert nlu.parse("失业保险金怎么领").intent == "out_of_scope"
+
+
 # ------------------------------------------------------------- main clause
 @pytest.mark.parametrize(
     ("text", "intent"),
