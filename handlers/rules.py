@@ -110,11 +110,11 @@ def is_question(text: str) -> bool:
 _ASKING_ENDINGS = ("吗", "么", "啥", "什么", "多少", "几天", "多久", "谁", "咋整", "怎么办", "咋办")
 
 
-# Words that ask wherever they stand ("…涉密信息咋填", "要不要城市低保证明"); 哪 is
-# not one of them: "哪来的退休金" answers.
+# Words that ask wherever they stand ("…涉密信息咋填", "要不要城市低保证明", "…重点支持哪些
+# 方向的培训啊"); 哪 alone is not one of them: "哪来的退休金" and "哪个都行" answer.
 _ASKING_WORDS = (
     *("还是", "要不要", "能不能", "是不是", "有没有", "可不可以", "会不会"),
-    *("多少", "咋", "怎么", "什么", "啥"),
+    *("多少", "咋", "怎么", "什么", "啥", "哪些", "哪几"),
 )
 
 

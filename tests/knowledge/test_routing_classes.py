@@ -92,6 +92,17 @@ UNSURE = [
     ("材料交上去多久能审完啊 等得着急", "第十七条", "10个工作日"),
 ]
 
+# A voice run-on that asks with 哪些 and trails off in 啊: inside the screening its opening words
+# (想组织工人参加补贴培训) restarted the screening or went on with it instead of answering.
+RUN_ON = [
+    (
+        "就是我们是个厂子然后想组织工人参加补贴培训那个企业职工培训重点支持哪些方向啊",
+        "第十三条",
+        "数字技能培训",
+    ),
+    ("那个我们公司打算组织职工参加补贴培训然后企业职工培训包括哪几类啊", "第十三条", "数字技能培训"),
+]
+
 
 # What a domain handler says when it takes a rule question: "bind first", the documents
 # picker, binding's request for the ID number, the clarification of two meanings.
@@ -99,7 +110,9 @@ HANDLER_WORDS = ("需要先绑定身份", "您想查哪种补贴的材料", "请
 
 
 @pytest.mark.parametrize("in_flow", [False, True], ids=["outside-flow", "in-screening"])
-@pytest.mark.parametrize(("question", "article", "fact"), PRE_EMPTED + ASKS_BACK + LONG_POLITE + UNSURE)
+@pytest.mark.parametrize(
+    ("question", "article", "fact"), PRE_EMPTED + ASKS_BACK + LONG_POLITE + UNSURE + RUN_ON
+)
 async def test_rule_question_is_not_taken_by_a_domain_intent(
     chat: ChatDriver, question: str, article: str, fact: str, in_flow: bool
 ) -> None:
