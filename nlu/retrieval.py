@@ -265,16 +265,18 @@ class KnowledgeIndex:
         power = self.config.coverage_power
         rank = {e: per_entry[e] * cover[e] ** power for e in candidates}
         ranked = sorted(candidates, key=lambda e: -rank[e])
-        top = ranked[0]
+        top, entry = ranked[0], self.kb.entries[ranked[0]]
         runner = self.kb.entries[ranked[1]] if len(ranked) > 1 else None
         # "能参加吗": a word or two that rules of several articles share alike asks for none of them.
-        tied = runner is not None and rank[ranked[1]] >= rank[top] * (1 - 1e-9)
-        tied = tied and runner is not None and runner.article != self.kb.entries[top].article
+        tied = (
+            runner is not None
+            and runner.article != entry.article
+            and rank[ranked[1]] >= rank[top] * (1 - 1e-9)
+        )
         if tied and self._informative_idf(query) < self.config.tie_max_query_idf:
             return None
-        coverage = cover[top]
         matched = self._informative_idf(query, self._entry_terms[top])
-        return Match(self.kb.entries[top], coverage, float(per_entry[top]), runner, matched)
+        return Match(entry, cover[top], float(per_entry[top]), runner, matched)
 
     def _entry_scores(self, query: list[str]) -> np.ndarray:
         """Each entry's best document score for the query (document and entry weights applied)."""

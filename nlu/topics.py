@@ -55,10 +55,6 @@ class TopicGate:
     def load(cls, config_dir: Path = DEFAULT_CONFIG_DIR) -> TopicGate:
         return cls(load_model(OfftopicFile, config_dir / "offtopic.yaml"))
 
-    def anchored(self, text: str) -> bool:
-        """Whether the message names a word of this bot's domain (培训, 出勤, 定点 …)."""
-        return self._anchors is not None and self._anchors.search(text) is not None
-
     def foreign_topic(self, text: str) -> str | None:
         """The other service the message is about (户口迁移), or None."""
         if self._always is not None:

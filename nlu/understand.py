@@ -199,12 +199,10 @@ class Understanding:
         return self._foreign(written, reading, corrected)
 
     def _foreign(self, written: str, reading: str, corrected: str | None = None) -> bool:
-        """About another public service, as written or with typos corrected (户口签移). A typo
-        can hide the word that makes it ours too: "补贴陪训的钱…失业保险也出钱吗" asks where the
-        training money comes from (第二条), and the corrected 培训 says so."""
+        """About another public service, read with typos corrected: a typo can hide the other
+        service (户口签移) or the word that makes it ours ("补贴陪训的钱…失业保险也出钱吗" asks
+        where the training money comes from, 第二条). The corrected reading goes through the
+        whole gate, look-alikes (驾校陪训) included."""
         if corrected is None:
             corrected = self._corrected(written, reading)
-        fixed = corrected if corrected != reading else None
-        if self.topics.foreign_topic(reading) is not None:
-            return fixed is None or not self.topics.anchored(fixed)
-        return fixed is not None and self.topics.foreign_topic(fixed) is not None
+        return self.topics.foreign_topic(corrected) is not None
