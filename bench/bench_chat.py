@@ -20,6 +20,11 @@ Recorded (2 Dec 2026, the shared 2-core machine, load 1.5-3.4): bare aiohttp
 6,100-10,100 turns/s with the client at 61-78 % of a core, so the issue's 0.35
 would be 2,100-3,500 turns/s, 0.3-0.5 ms per turn; SQLite measured 582 turns/s,
 ratio 0.095 (0.052 before issue 17's turn work of that day, same bench, same hour).
+3 Dec 2026 (same machine, load 0.6-2.0): the turn's fixed statements on the inline
+driver, the answer cache and cached metric children: SQLite 451 -> 612 turns/s, ratio
+0.057 -> 0.087 (bare 7,968 / 7,010), p99 85.7 -> 65.3 ms; CPU per greeting 2.05 -> 1.31 ms,
+per bound 补贴到哪了 2.44 -> 1.72 ms; WeChat p99 155 -> 135 ms; warm start 1.76 / 1.85 s;
+PostgreSQL 405 / 441 / 439 turns/s with 1 / 2 / 3 processes.
 
 PostgreSQL: BENCH_DATABASE_URL (a database to create a scratch one next to),
 default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres; skipped with a

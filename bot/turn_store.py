@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import manager_of_class
 
+from bot.turn_sql import Statements
 from models import ChatUser, ConversationState, Handover, HandoverReply, Message
 from models.handover import OPEN_STATES
 
@@ -54,7 +55,9 @@ INSERT_USER = {
     .on_conflict_do_nothing(index_elements=["channel", "external_id"])
     for dialect, make in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
-INSERT_STATE = insert(STATES)
+# Every column bound by name (no Python-side default left to fill), so that these run
+# on the inline SQLite driver (bot.turn_sql) as well as through SQLAlchemy.
+INSERT_STATE = insert(STATES).values({c.key: bindparam(c.key) for c in STATES.columns})
 UPDATE_STATE = (
     update(STATES)
     .where(STATES.c.chat_user_id == bindparam("b_user_id"))
@@ -74,13 +77,17 @@ SELECT_REPLIES = (
     .where(MESSAGES.c.in_reply_to_id == bindparam("inbound_id"))
     .order_by(MESSAGES.c.id)
 )
-INSERT_INBOUND = insert(MESSAGES).returning(MESSAGES.c.id)
-INSERT_OUTBOUND = insert(MESSAGES)
+_MESSAGE_VALUES = {c.key: bindparam(c.key) for c in MESSAGES.columns if c.key != "id"}
+INSERT_INBOUND = insert(MESSAGES).values(_MESSAGE_VALUES).returning(MESSAGES.c.id)
+INSERT_OUTBOUND = insert(MESSAGES).values(_MESSAGE_VALUES)
 # Whether the hand-over code has anything to do this turn: an open request, or
 # staff messages a web user has not seen (one cheap read instead of two ORM queries).
 _OPEN_HANDOVER = (
     select(Handover.id)
-    .where(Handover.chat_user_id == bindparam("user_id"), Handover.state.in_(OPEN_STATES))
+    .where(
+        Handover.chat_user_id == bindparam("user_id"),
+        Handover.state.in_([literal(state) for state in OPEN_STATES]),
+    )
     .exists()
 )
 _PENDING_REPLY = (
@@ -128,6 +135,7 @@ class TurnStore:
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.sql = Statements(conn)
         self.dialect = conn.dialect.name
         self._session: AsyncSession | None = None
         self._user: ChatUser | None = None
@@ -158,19 +166,19 @@ class TurnStore:
         """The chat user, created on first contact, locked for the turn, its last inbound now."""
         params = {"b_channel": channel, "b_external_id": external_id, "b_now": now}
         try:
-            row = (await self.conn.execute(TOUCH_USER, params)).mappings().first()
+            rows = await self.sql.mappings(TOUCH_USER, params)
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
             # The pooled connection had died unseen (no pre-ping): nothing of the turn
             # ran yet, so roll back the dead one and run the first statement on a new one.
             await self.conn.rollback()
-            row = (await self.conn.execute(TOUCH_USER, params)).mappings().first()
-        if row is None:
+            rows = await self.sql.mappings(TOUCH_USER, params)
+        if not rows:
             new = {"channel": channel, "external_id": external_id, "created_at": now}
-            await self.conn.execute(INSERT_USER[self.dialect], new)
-            row = (await self.conn.execute(TOUCH_USER, params)).mappings().one()
-        values = dict(row)
+            await self.sql.execute(INSERT_USER[self.dialect], new)
+            rows = await self.sql.mappings(TOUCH_USER, params)
+        values = rows[0]
         self._user_seen = {k: copy.deepcopy(v) if k in MUTABLE_USER_COLUMNS else v for k, v in values.items()}
         user = _loaded(ChatUser, values)
         make_transient_to_detached(user)
@@ -191,25 +199,24 @@ class TurnStore:
             if key != "id" and (value := getattr(user, key)) != seen.get(key)
         }
         if changed:
-            await self.conn.execute(_update_user(tuple(changed)), {"b_id": user.id, **changed})
+            await self.sql.execute(_update_user(tuple(changed)), {"b_id": user.id, **changed})
 
     # -- redelivery ------------------------------------------------------------------
     async def previous_answer(
         self, user_id: int, platform_msg_id: str
     ) -> tuple[int, str | None, list[Any]] | None:
         """(inbound id, intent, [(text, choices)]) when this platform id was answered before."""
-        row = (
-            await self.conn.execute(SELECT_PREVIOUS, {"user_id": user_id, "msg_id": platform_msg_id})
-        ).first()
-        if row is None:
+        found = await self.sql.rows(SELECT_PREVIOUS, {"user_id": user_id, "msg_id": platform_msg_id})
+        if not found:
             return None
-        replies = (await self.conn.execute(SELECT_REPLIES, {"inbound_id": row.id})).all()
-        return row.id, row.intent, [(r.text, list(r.choices or [])) for r in replies]
+        inbound_id, intent = found[0]
+        replies = await self.sql.rows(SELECT_REPLIES, {"inbound_id": inbound_id})
+        return inbound_id, intent, [(text, list(choices or [])) for text, choices in replies]
 
     # -- state -----------------------------------------------------------------------
     async def load_state(self, user_id: int, now: datetime) -> ConversationState:
         """The conversation state (a new one before the first); reads `handover_flags` with it."""
-        row = (await self.conn.execute(SELECT_STATE, {"user_id": user_id})).mappings().one()
+        (row,) = await self.sql.mappings(SELECT_STATE, {"user_id": user_id})
         self._flags = (bool(row["open_handover"]), bool(row["staff_waiting"]))
         self.state_exists = row["chat_user_id"] is not None
         if not self.state_exists:
@@ -226,9 +233,9 @@ class TurnStore:
             "updated_at": state.updated_at,
         }
         if self.state_exists:
-            await self.conn.execute(UPDATE_STATE, {"b_user_id": state.chat_user_id, **values})
+            await self.sql.execute(UPDATE_STATE, {"b_user_id": state.chat_user_id, **values})
         else:
-            await self.conn.execute(INSERT_STATE, {"chat_user_id": state.chat_user_id, **values})
+            await self.sql.execute(INSERT_STATE, {"chat_user_id": state.chat_user_id, **values})
             self.state_exists = True
 
     # -- transcript ------------------------------------------------------------------
@@ -245,7 +252,8 @@ class TurnStore:
             "intent": intent,
             "created_at": now,
         }
-        return int((await self.conn.execute(INSERT_INBOUND, values)).scalar_one())
+        ((inbound_id,),) = await self.sql.rows(INSERT_INBOUND, values)
+        return int(inbound_id)
 
     async def add_replies(self, user_id: int, inbound_id: int, replies: list[Any], now: datetime) -> None:
         if not replies:
@@ -263,7 +271,7 @@ class TurnStore:
             }
             for reply in replies
         ]
-        await self.conn.execute(INSERT_OUTBOUND, rows)
+        await self.sql.execute(INSERT_OUTBOUND, rows)
 
     @property
     def handover_flags(self) -> tuple[bool, bool]:

@@ -93,6 +93,10 @@ class LoadReport:
     warnings: list[str] = field(default_factory=list)
 
 
+ANSWERS_KEPT = 2048
+ANSWERS_TEXT_MAX = 24
+
+
 class NLU:
     def __init__(
         self,
@@ -114,6 +118,10 @@ class NLU:
         self.labels = labels
         self.messages = messages
         self.report = report
+        # The same short questions come again and again (补贴标准是多少): their answer is a pure
+        # function of the text and the parse's intent. Short texts without digits only, so no
+        # ID or phone number is kept in memory (as the engine's reading cache).
+        self._answers: dict[tuple[str, str, float | None], PolicyAnswer | None] = {}
 
     # ------------------------------------------------------------------ load
     @classmethod
@@ -223,9 +231,20 @@ class NLU:
         usual threshold (the conversation's lower bar when the alternative is to ask back).
         """
         _check_length(text)
+        parse = parse or self.parse(text)
+        key = (text, parse.intent, min_coverage)
+        if key in self._answers:
+            return self._answers[key]
+        answer = self._answer(text, parse, min_coverage)
+        if len(text) <= ANSWERS_TEXT_MAX and not any(ch.isdigit() for ch in text):
+            if len(self._answers) >= ANSWERS_KEPT:
+                self._answers.pop(next(iter(self._answers)))  # the oldest
+            self._answers[key] = answer
+        return answer
+
+    def _answer(self, text: str, parse: Parse, min_coverage: float | None) -> PolicyAnswer | None:
         if is_blank(text) or self.understanding.foreign_topic(text):
             return None
-        parse = parse or self.parse(text)
         # The search reads what the classifier reads: pinyin, 东北话 and politeness normalised.
         reading = self.understanding.reading(text)
         out_of_scope = parse.intent == OUT_OF_SCOPE

@@ -1,0 +1,147 @@
+"""The turn's fixed statements run straight on the embedded SQLite driver.
+
+Issue 17: after the ORM left the hot path, SQLAlchemy's Core execution (a
+greenlet hop, the compiled-cache lookup, parameter and result processing per
+statement) was still a third of a SQLite turn's CPU, for five statements that
+take SQLite itself tens of microseconds. Each statement here is compiled once
+by SQLAlchemy for the SQLite dialect, with its bind and result processors (the
+same conversions SQLAlchemy applies: datetimes, JSON, booleans), and then run
+on the inline connection (models.sqlite_inline) the turn already holds: in its
+transaction, behind the same process write lock and lock retry, and with
+driver errors raised as SQLAlchemy's own (so the API still answers 503 for a
+locked or missing database). Any other database (PostgreSQL, an in-memory
+SQLite on aiosqlite) runs the same statements through SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ClauseElement
+
+from models.sqlite_inline import InlineConnection
+
+Processor = Callable[[Any], Any] | None
+
+
+class Compiled:
+    """One statement as SQLite runs it: its SQL, parameter order and value conversions."""
+
+    __slots__ = ("binds", "defaults", "keys", "names", "prefetch", "results", "sql")
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql: str = compiled.string
+        # Python-side column defaults and expanding IN lists are SQLAlchemy's execution to
+        # fill in: such statements (the first-contact INSERT of a user) keep going through it.
+        self.prefetch = bool(
+            compiled.insert_prefetch
+            or compiled.update_prefetch
+            or compiled.post_compile_params
+            or compiled.literal_execute_params
+        )
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        # Values bound in the statement itself (literals); the rest come with each call.
+        self.defaults: dict[str, Any] = {
+            name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
+        }
+        processors = compiled._bind_processors
+        self.binds: tuple[Processor, ...] = tuple(processors.get(name) for name in self.names)
+        columns = compiled._result_columns
+        self.keys: tuple[str, ...] = tuple(column.keyname for column in columns)
+        self.results: tuple[Processor, ...] = tuple(
+            column.type._cached_result_processor(dialect, None) for column in columns
+        )
+
+    def parameters(self, values: dict[str, Any]) -> list[Any]:
+        defaults = self.defaults
+        out = []
+        for name, process in zip(self.names, self.binds, strict=True):
+            value = values[name] if name in values else defaults[name]
+            out.append(process(value) if process is not None and value is not None else value)
+        return out
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(
+            process(value) if process is not None else value
+            for process, value in zip(self.results, raw, strict=True)
+        )
+
+
+_COMPILED: dict[int, Compiled] = {}
+
+
+def _compiled(statement: ClauseElement, dialect: Dialect) -> Compiled:
+    # Keyed by identity: only the module-level statements of bot.turn_store come here.
+    found = _COMPILED.get(id(statement))
+    if found is None:
+        found = _COMPILED[id(statement)] = Compiled(statement, dialect)
+    return found
+
+
+def inline_driver(conn: AsyncConnection) -> InlineConnection | None:
+    """The turn connection's inline SQLite driver, or None when it is another database."""
+    if conn.dialect.name != "sqlite":
+        return None
+    driver = getattr(conn.sync_connection.connection, "driver_connection", None)
+    return driver if isinstance(driver, InlineConnection) else None
+
+
+class Statements:
+    """Runs the turn store's statements: on the inline driver when there is one, else through
+    SQLAlchemy; rows come back as tuples (or dicts by column key) either way."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.driver = inline_driver(conn)
+        if self.driver is not None:
+            # SQLAlchemy's view of the transaction: the turn commits through it, and an ORM
+            # session made later joins it (for SQLite, beginning sends nothing).
+            conn.sync_connection.begin()
+
+    def _fast(self, statement: ClauseElement) -> Compiled | None:
+        if self.driver is None:
+            return None
+        compiled = _compiled(statement, self.conn.dialect)
+        return None if compiled.prefetch else compiled
+
+    async def _run(self, compiled: Compiled, values: dict[str, Any] | list[dict[str, Any]]) -> Any:
+        assert self.driver is not None
+        cursor = self.driver.cursor()
+        try:
+            if isinstance(values, list):
+                await cursor.executemany(compiled.sql, [compiled.parameters(v) for v in values])
+                return []
+            await cursor.execute(compiled.sql, compiled.parameters(values))
+            return (await cursor.fetchall()) if compiled.keys else []
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(
+                compiled.sql, None, error, sqlite3.Error, hide_parameters=True, dialect=self.conn.dialect
+            ) from error
+        finally:
+            await cursor.close()
+
+    async def execute(self, statement: ClauseElement, values: dict[str, Any] | list[dict[str, Any]]) -> None:
+        compiled = self._fast(statement)
+        if compiled is None:
+            await self.conn.execute(statement, values)
+        else:
+            await self._run(compiled, values)
+
+    async def rows(self, statement: ClauseElement, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        compiled = self._fast(statement)
+        if compiled is None:
+            return [tuple(row) for row in (await self.conn.execute(statement, values)).all()]
+        return [compiled.row(r) for r in await self._run(compiled, values)]
+
+    async def mappings(self, statement: ClauseElement, values: dict[str, Any]) -> list[dict[str, Any]]:
+        compiled = self._fast(statement)
+        if compiled is None:
+            return [dict(row) for row in (await self.conn.execute(statement, values)).mappings().all()]
+        keys = compiled.keys
+        return [dict(zip(keys, compiled.row(r), strict=True)) for r in await self._run(compiled, values)]
