@@ -26,8 +26,6 @@ from sqlalchemy.sql import ClauseElement
 
 from models.sqlite_inline import InlineConnection
 
-Processor = Callable[[Any], Any] | None
-
 
 class Compiled:
     """One statement as SQLite runs it: its SQL, parameter order and value conversions."""
@@ -50,27 +48,33 @@ class Compiled:
         self.defaults: dict[str, Any] = {
             name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
         }
+        # (position, conversion) for the values that have one; applied to every value,
+        # None included, as SQLAlchemy does (JSON's None is stored as its 'null').
         processors = compiled._bind_processors
-        self.binds: tuple[Processor, ...] = tuple(processors.get(name) for name in self.names)
+        self.binds: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+            (i, processors[name]) for i, name in enumerate(self.names) if processors.get(name) is not None
+        )
         columns = compiled._result_columns
         self.keys: tuple[str, ...] = tuple(column.keyname for column in columns)
-        self.results: tuple[Processor, ...] = tuple(
-            column.type._cached_result_processor(dialect, None) for column in columns
+        results = [column.type._cached_result_processor(dialect, None) for column in columns]
+        self.results: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+            (i, process) for i, process in enumerate(results) if process is not None
         )
 
     def parameters(self, values: dict[str, Any]) -> list[Any]:
         defaults = self.defaults
-        out = []
-        for name, process in zip(self.names, self.binds, strict=True):
-            value = values[name] if name in values else defaults[name]
-            out.append(process(value) if process is not None and value is not None else value)
+        out = [values[name] if name in values else defaults[name] for name in self.names]
+        for i, process in self.binds:
+            out[i] = process(out[i])
         return out
 
     def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(
-            process(value) if process is not None else value
-            for process, value in zip(self.results, raw, strict=True)
-        )
+        if not self.results:
+            return tuple(raw)
+        out = list(raw)
+        for i, process in self.results:
+            out[i] = process(out[i])
+        return tuple(out)
 
 
 _COMPILED: dict[int, Compiled] = {}

@@ -9,6 +9,7 @@ database that stays locked answers the API's 503, never a 500 or a lost turn.
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from sqlalchemy import select, text
 from bot.clock import FrozenClock
 from bot.services import Services
 from bot.settings import Settings
+from bot.turn_store import INSERT_OUTBOUND, SELECT_REPLIES
 from models import ChatUser, ConversationState, Message, sqlite_inline
 
 
@@ -102,3 +104,49 @@ async def test_a_database_locked_for_too_long_answers_503_and_keeps_nothing_half
             .all()
         )
     assert inbound == ["你好", "谢谢"]
+
+
+async def test_the_fast_path_stores_and_reads_exactly_what_sqlalchemy_does(
+    client: TestClient, services: Services, clock: FrozenClock
+) -> None:
+    """Byte for byte: the console and the exports compare and sort these columns in SQL."""
+    if services.db.sqlite_path is None:
+        pytest.skip("the fast path is the embedded SQLite file's")
+    beijing = timezone(timedelta(hours=8))
+    async with services.db.turn() as store:
+        assert store.sql.driver is not None
+        user = await store.lock_user("web", "parity-1", clock.now())
+        inbound = await store.add_inbound(user.id, "补贴到哪了", None, "claim_status", clock.now())
+        row = {
+            "chat_user_id": user.id,
+            "direction": "out",
+            "channel": "web",
+            "platform_msg_id": None,
+            "in_reply_to_id": inbound,
+            "intent": None,
+            # An aware non-UTC time and a JSON None: both need SQLAlchemy's conversion.
+            "created_at": datetime(2026, 12, 3, 8, 0, 0, 5, tzinfo=beijing),
+        }
+        await store.conn.execute(INSERT_OUTBOUND, [{**row, "text": "经由SQLAlchemy", "choices": None}])
+        await store.sql.execute(INSERT_OUTBOUND, [{**row, "text": "直接写入", "choices": None}])
+        await store.conn.execute(
+            INSERT_OUTBOUND, [{**row, "text": "经由SQLAlchemy", "choices": ["是", "否"]}]
+        )
+        await store.sql.execute(INSERT_OUTBOUND, [{**row, "text": "直接写入", "choices": ["是", "否"]}])
+        fast = await store.sql.rows(SELECT_REPLIES, {"inbound_id": inbound})
+        slow = [tuple(r) for r in (await store.conn.execute(SELECT_REPLIES, {"inbound_id": inbound})).all()]
+    assert [choices for _, choices in fast] == [choices for _, choices in slow]
+    async with services.db.session() as db:
+        stored = (
+            await db.execute(
+                text(
+                    "SELECT text, quote(choices), quote(created_at), typeof(created_at) FROM messages"
+                    " WHERE in_reply_to_id = :inbound ORDER BY id"
+                ),
+                {"inbound": inbound},
+            )
+        ).all()
+    by_sa, direct = stored[0::2], stored[1::2]
+    assert [r.text for r in by_sa] == ["经由SQLAlchemy"] * 2 and [r.text for r in direct] == ["直接写入"] * 2
+    assert [tuple(r)[1:] for r in direct] == [tuple(r)[1:] for r in by_sa]
+    assert by_sa[0][2] == "'2026-12-03 00:00:00.000005'"  # stored as UTC, to the microsecond
