@@ -77,15 +77,16 @@ class Compiled:
         return tuple(out)
 
 
-_COMPILED: dict[int, Compiled] = {}
+_COMPILED: dict[int, tuple[ClauseElement, Compiled]] = {}
 
 
 def _compiled(statement: ClauseElement, dialect: Dialect) -> Compiled:
-    # Keyed by identity: only the module-level statements of bot.turn_store come here.
+    # Keyed by identity (a cache key would cost what SQLAlchemy's own lookup costs): the
+    # statement is kept with its compiled form, so no other object can take its id.
     found = _COMPILED.get(id(statement))
     if found is None:
-        found = _COMPILED[id(statement)] = Compiled(statement, dialect)
-    return found
+        found = _COMPILED[id(statement)] = (statement, Compiled(statement, dialect))
+    return found[1]
 
 
 def inline_driver(conn: AsyncConnection) -> InlineConnection | None:
