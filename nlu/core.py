@@ -13,8 +13,6 @@ carries a digest of those files.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -52,6 +50,7 @@ from nlu.normalize import Normalizer
 from nlu.retrieval import KnowledgeIndex, Match, to_answer
 from nlu.shanghai import today_in_shanghai
 from nlu.spelling import SpellingIndex
+from nlu.startup import FEATURE_VERSION, load_knowledge_index, vocabulary
 from nlu.text import is_blank
 from nlu.tokenizer import Tokenizer
 from nlu.topics import TopicGate
@@ -65,9 +64,6 @@ log = logging.getLogger(__name__)
 # far longer is a paste or an attack, and refusing it up front keeps every
 # parse within a millisecond or so.
 MAX_TEXT = 2000
-
-# Bump when feature extraction changes meaning, so cached models are retrained.
-FEATURE_VERSION = "features-2"
 
 # Intents never offered as one of two clarifying choices: "did you mean yes
 # or no?" helps nobody.
@@ -179,12 +175,12 @@ class NLU:
         understanding = Understanding(
             classifier,
             normalizer,
-            SpellingIndex.load(_vocabulary(tokenizer, examples, commands), config_dir, cache),
+            SpellingIndex.load(vocabulary(tokenizer, examples, commands), config_dir, cache),
             EscapeFinder(commands, table),
             TopicGate.load(config_dir),
             params.thresholds,
         )
-        policy = _load_knowledge_index(cache, config_dir, Path(knowledge_dir), tokenizer, lexicon)
+        policy = load_knowledge_index(cache, config_dir, Path(knowledge_dir), tokenizer, lexicon)
         report.warnings = list(cache.warnings)
         report.seconds = time.perf_counter() - started
         return cls(
@@ -368,55 +364,6 @@ class NLU:
             "dictionary_from_cache": self.report.dictionary_from_cache,
             "model_from_cache": self.report.model_from_cache,
         }
-
-
-def _load_knowledge_index(
-    cache: CacheDir, config_dir: Path, knowledge_dir: Path, tokenizer: Tokenizer, lexicon: Lexicon
-) -> KnowledgeIndex:
-    """The knowledge-base index, its segmented documents read from the cache when possible.
-
-    Segmenting some 1,300 phrasings takes about 0.4 s, most of a warm start;
-    the cache is keyed by every file that decides the segmentation.
-    """
-    digest = hashlib.sha256(f"{FEATURE_VERSION}/jieba-{jieba.__version__}".encode())
-    files = [config_dir / "domain_dict.txt", config_dir / "lexicon.yaml", knowledge_dir / "retrieval.yaml"]
-    for path in [*files, *sorted((knowledge_dir / "entries").glob("*.yaml"))]:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    name = f"knowledge-index-{digest.hexdigest()[:16]}.json"
-    doc_terms: list[list[str]] | None = None
-    cached = cache.find(name)
-    if cached is not None:
-        try:
-            loaded = json.loads(cached.read_bytes())
-            if isinstance(loaded, list) and all(
-                isinstance(d, list) and all(isinstance(t, str) for t in d) for d in loaded
-            ):
-                doc_terms = loaded
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable knowledge index cache %s: %s", cached, exc)
-    index = KnowledgeIndex.load(tokenizer, lexicon.retrieval_stopwords, knowledge_dir, doc_terms)
-    if doc_terms is None:
-        cache.write_bytes(name, json.dumps(index.document_terms(), ensure_ascii=False).encode())
-        cache.prune("knowledge-index-", keep=name)
-    return index
-
-
-def _vocabulary(
-    tokenizer: Tokenizer, examples: list[tuple[str, str]], commands: CommandFile
-) -> list[tuple[str, int]]:
-    """Words the bot knows, with how often the training data uses them (for pinyin and typos)."""
-    counts: dict[str, int] = {}
-    for text, _ in examples:
-        for w in tokenizer.cut(text):
-            counts[w] = counts.get(w, 0) + 1
-    for word, _ in tokenizer.domain_words:
-        counts[word] = counts.get(word, 0) + 1
-    for table in (commands.exact, commands.global_commands):
-        for phrases in table.values():
-            for p in phrases:
-                counts[p] = counts.get(p, 0) + 1
-    return list(counts.items())
 
 
 def _check_length(text: str) -> None:
