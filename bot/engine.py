@@ -14,7 +14,6 @@ import logging
 import re
 import time
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,6 +34,7 @@ from handlers.base import EXACT_COMMAND, Context, Reply, get_flow, has_flow, int
 from handlers.eligibility.person import opens_screening
 from models import ChatUser, ConversationState
 from nlu.facts import Facts, read_facts
+from nlu.text_cache import TextCache, cacheable
 from nlu.types import Parse
 
 log = logging.getLogger(__name__)
@@ -45,13 +45,9 @@ GLOBAL_INTENTS = ("cancel", "human_agent", "help")
 ANSWER_INTENTS = ("affirm", "deny", "out_of_scope", "greet", "thanks")
 TRAILING_PUNCT = re.compile(r"[.、.\s]+$")
 FULLWIDTH_DIGITS = str.maketrans("0123456789", "0123456789")
-# At the morning peak most messages are the same few words (签到, 你好, a menu label):
-# their parse and facts are pure functions of the text, the day and the loaded model,
-# so they are worked out once. Only short texts without digits are kept, so no ID
-# number, phone number or long personal message stays in the process's memory.
+# The parse and facts of the same short texts, worked out once per day and model
+# (nlu.text_cache says which texts may be kept).
 READINGS_KEPT = 4096
-CACHED_TEXT_MAX = 24
-HAS_DIGIT = re.compile(r"\d")
 NO_PARSE = Parse("out_of_scope", 0.0)
 
 
@@ -73,7 +69,7 @@ class Engine:
         )
         self._sqlite_lock = asyncio.Lock()
         # (text, day) -> (parse, facts) of short messages, most recent last (see `_read`).
-        self._readings: OrderedDict[tuple[str, date], tuple[Parse, Facts]] = OrderedDict()
+        self._readings: TextCache[tuple[str, date], tuple[Parse, Facts]] = TextCache(READINGS_KEPT)
         self._cache_nlu: Any = None
         handlers.load_all()
         menu = services.texts.raw("menu.menu")
@@ -196,17 +192,15 @@ class Engine:
         if nlu is not self._cache_nlu:  # a new model: what was kept was its predecessor's reading
             self._cache_nlu = nlu
             self._readings.clear()
-        cacheable = len(text) <= CACHED_TEXT_MAX and not HAS_DIGIT.search(text)
+        if not cacheable(text):
+            return nlu.parse(text, today), read_facts(text, today)
         key = (text, today)
-        if cacheable and (kept := self._readings.get(key)) is not None:
-            self._readings.move_to_end(key)
+        _, kept = self._readings.lookup(key)
+        if kept is not None:  # (a reading is never None)
             ops.metrics.nlu_cache_hit()
             return kept
         reading = (nlu.parse(text, today), read_facts(text, today))
-        if cacheable:
-            self._readings[key] = reading
-            if len(self._readings) > READINGS_KEPT:
-                self._readings.popitem(last=False)
+        self._readings.keep(key, reading)
         return reading
 
     @staticmethod

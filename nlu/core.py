@@ -52,6 +52,7 @@ from nlu.shanghai import today_in_shanghai
 from nlu.spelling import SpellingIndex
 from nlu.startup import FEATURE_VERSION, load_knowledge_index, vocabulary
 from nlu.text import is_blank
+from nlu.text_cache import TextCache, cacheable
 from nlu.tokenizer import Tokenizer
 from nlu.topics import TopicGate
 from nlu.training import entity_feature_types, feature_rows, feature_types, fit
@@ -89,8 +90,8 @@ class LoadReport:
     warnings: list[str] = field(default_factory=list)
 
 
+# Answers to the same short questions, kept per loaded model (nlu.text_cache).
 ANSWERS_KEPT = 2048
-ANSWERS_TEXT_MAX = 24
 
 
 class NLU:
@@ -114,10 +115,8 @@ class NLU:
         self.labels = labels
         self.messages = messages
         self.report = report
-        # The same short questions come again and again (补贴标准是多少): their answer is a pure
-        # function of the text and the parse's intent. Short texts without digits only, so no
-        # ID or phone number is kept in memory (as the engine's reading cache).
-        self._answers: dict[tuple[str, str, float | None], PolicyAnswer | None] = {}
+        # An answer is a pure function of the text, the parse's intent and the bar.
+        self._answers: TextCache[tuple[str, str, float | None], PolicyAnswer | None] = TextCache(ANSWERS_KEPT)
 
     # ------------------------------------------------------------------ load
     @classmethod
@@ -227,20 +226,20 @@ class NLU:
         usual threshold (the conversation's lower bar when the alternative is to ask back).
         """
         _check_length(text)
+        if not cacheable(text):
+            return self._answer(text, parse, min_coverage)
         parse = parse or self.parse(text)
         key = (text, parse.intent, min_coverage)
-        if key in self._answers:
-            return self._answers[key]
-        answer = self._answer(text, parse, min_coverage)
-        if len(text) <= ANSWERS_TEXT_MAX and not any(ch.isdigit() for ch in text):
-            if len(self._answers) >= ANSWERS_KEPT:
-                self._answers.pop(next(iter(self._answers)))  # the oldest
-            self._answers[key] = answer
+        found, answer = self._answers.lookup(key)
+        if not found:
+            answer = self._answer(text, parse, min_coverage)
+            self._answers.keep(key, answer)
         return answer
 
-    def _answer(self, text: str, parse: Parse, min_coverage: float | None) -> PolicyAnswer | None:
+    def _answer(self, text: str, parse: Parse | None, min_coverage: float | None) -> PolicyAnswer | None:
         if is_blank(text) or self.understanding.foreign_topic(text):
             return None
+        parse = parse or self.parse(text)
         # The search reads what the classifier reads: pinyin, 东北话 and politeness normalised.
         reading = self.understanding.reading(text)
         out_of_scope = parse.intent == OUT_OF_SCOPE

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from bot import engine as engine_module
 from bot.clock import LOCAL_TZ, FrozenClock
 from bot.engine import Engine
 from nlu.types import Parse
@@ -69,7 +68,7 @@ async def test_messages_with_digits_are_never_kept(
 
 
 async def test_the_cache_is_bounded_and_keeps_the_most_recent(engine: Engine, monkeypatch: Any) -> None:
-    monkeypatch.setattr(engine_module, "READINGS_KEPT", 3)
+    monkeypatch.setattr(engine._readings, "kept", 3)
     day = date(2026, 11, 23)
     for text in ("你好", "签到", "菜单", "谢谢", "你好"):
         engine._read(text, day)
