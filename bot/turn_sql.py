@@ -24,7 +24,26 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 
+from models.base import UTCDateTime
 from models.sqlite_inline import InlineConnection
+
+# A turn binds the same `now` to several statements (the user's last inbound, the
+# transcript rows, the state's update time); its SQLite text is worked out once.
+# One cell for every UTCDateTime column: they convert alike. Keyed by identity
+# (datetimes are immutable); None is converted each time, as it is cheap.
+_last_time: list[Any] = [None, None]
+
+
+def _remembering_time(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def run(value: Any) -> Any:
+        last = _last_time
+        if value is last[0] and value is not None:
+            return last[1]
+        out = process(value)
+        last[0], last[1] = value, out
+        return out
+
+    return run
 
 
 class Compiled:
@@ -50,7 +69,10 @@ class Compiled:
         }
         # (position, conversion) for the values that have one; applied to every value,
         # None included, as SQLAlchemy does (JSON's None is stored as its 'null').
-        processors = compiled._bind_processors
+        processors = dict(compiled._bind_processors)
+        for name, bind in compiled.binds.items():
+            if name in processors and type(bind.type) is UTCDateTime:
+                processors[name] = _remembering_time(processors[name])
         self.binds: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
             (i, processors[name]) for i, name in enumerate(self.names) if processors.get(name) is not None
         )

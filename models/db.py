@@ -23,6 +23,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from models import sqlite_inline
+from models.sqlite_checkpoint import Checkpointer
 
 if TYPE_CHECKING:
     from bot.turn_store import TurnStore
@@ -128,12 +129,15 @@ class Database:
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, **_PG_POOL)
         inline = self.sqlite_path is not None
+        self.checkpointer: Checkpointer | None = None
         if self.is_sqlite:
             kwargs.update(_SQLITE_POOL)
         if inline:
             # Connections driven on the event loop (models.sqlite_inline); the process's
             # writers queue for one write lock there, never in SQLite's busy handler.
-            kwargs.update(async_creator=sqlite_inline.connector(str(self.sqlite_path)), **_INLINE_POOL)
+            self.checkpointer = Checkpointer(str(self.sqlite_path), before=self.check_shared_memory)
+            creator = sqlite_inline.connector(str(self.sqlite_path), self.checkpointer)
+            kwargs.update(async_creator=creator, **_INLINE_POOL)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite and not inline:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -247,3 +251,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()

@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from models.sqlite_checkpoint import FALLBACK_PAGES, Checkpointer
+
 # Milliseconds SQLite itself may spin on a lock inside one (loop-blocking) call.
 BUSY_TIMEOUT_MS = 2
 # The whole wait for another process's lock, as the old 10 s busy timeout allowed.
@@ -254,9 +256,13 @@ class InlineConnection:
         self.after()
 
 
-def connector(url_path: str) -> Callable[[], Any]:
-    """The `async_creator` for a SQLite file path: inline connections sharing one write lock."""
+def connector(url_path: str, checkpointer: Checkpointer | None = None) -> Callable[[], Any]:
+    """The `async_creator` for a SQLite file path: inline connections sharing one write lock,
+    their WAL checkpointed by `checkpointer`'s thread rather than inside their commits."""
     write_lock = WriteLock()
+    pragmas = PRAGMAS
+    if checkpointer is not None:
+        pragmas = (*PRAGMAS, f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
 
     async def connect() -> InlineConnection:
         # check_same_thread off only so the pool may close it from a finalizer; every
@@ -264,8 +270,10 @@ def connector(url_path: str) -> Callable[[], Any]:
         conn = sqlite3.connect(
             url_path or ":memory:", isolation_level="IMMEDIATE", check_same_thread=False, uri=False
         )
-        for pragma in PRAGMAS:
+        for pragma in pragmas:
             await _retry_locked(lambda p=pragma: conn.execute(p))
+        if checkpointer is not None:
+            checkpointer.start()
         return InlineConnection(conn, write_lock)
 
     return connect

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from nlu.text_cache import CACHED_TEXT_MAX, TextCache, cacheable
+
 _FULLWIDTH_START = 0xFF01
 _FULLWIDTH_END = 0xFF5E
 _FULLWIDTH_SHIFT = 0xFEE0
@@ -24,22 +26,19 @@ _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 # Chinese ideographs (CJK Unified Ideographs and Extension A).
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
 
-# Dashes some keyboards produce inside dates and numbers ("2026—12—25").
-_EXTRA = str.maketrans({"—": "-", "–": "-"})
+# One character for one: full-width forms to half-width, the ideographic space to a
+# space, and the dashes some keyboards produce inside dates and numbers ("2026—12—25").
+_FOLD = {
+    **{code: code - _FULLWIDTH_SHIFT for code in range(_FULLWIDTH_START, _FULLWIDTH_END + 1)},
+    ord(_IDEOGRAPHIC_SPACE): " ",
+    ord("—"): "-",
+    ord("–"): "-",
+}
 
 
 def fold_width(text: str) -> str:
     """Half-width digits, letters and punctuation, length preserved."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if _FULLWIDTH_START <= code <= _FULLWIDTH_END:
-            out.append(chr(code - _FULLWIDTH_SHIFT))
-        elif ch == _IDEOGRAPHIC_SPACE:
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out).translate(_EXTRA)
+    return text.translate(_FOLD)
 
 
 def for_matching(text: str) -> str:
@@ -59,7 +58,21 @@ def compact(text: str) -> str:
     Used where offsets do not matter (command lookup, yes/no, features), so
     "签到！", " 签 到 " and "签到。。" all become "签到".
     """
-    return _NOISE.sub("", for_matching(text))
+    if len(text) > CACHED_TEXT_MAX:
+        return _NOISE.sub("", for_matching(text))
+    found, value = _COMPACTED.lookup(text)
+    if found:
+        return value  # type: ignore[return-value]
+    value = _NOISE.sub("", for_matching(text))
+    if cacheable(text):
+        _COMPACTED.keep(text, value)
+    return value
+
+
+# Every turn compacts the message and, while routing, the same configured words and
+# labels again (personal markers, menu labels, yes/no words): a few hundred short
+# strings. Kept under the rule of nlu.text_cache (no digits), so no ID or phone is.
+_COMPACTED: TextCache[str, str] = TextCache(8192)
 
 
 def is_blank(text: str) -> bool:

@@ -50,3 +50,27 @@ def test_a_remembered_answer_is_the_answer_a_fresh_model_gives(nlu: NLU, nlu_cac
         again = nlu.answer_question(question)
         assert first is not None and again == first
         assert fresh.answer_question(question) == first
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("签到！", "签到"),
+        (" 签 到 ", "签到"),
+        ("签到。。", "签到"),
+        ("ＯＫ，好的", "ok好的"),  # full-width letters and comma
+        ("2026—12—25", "20261225"),  # the dashes some keyboards put in dates
+        ("身份证２２０１０１１９９００１０１１２３Ｘ", "身份证22010119900101123x"),
+    ],
+)
+def test_compacting_a_message_twice_reads_it_the_same_and_keeps_no_number(text: str, said: str) -> None:
+    from nlu import text as normalise
+
+    assert normalise.compact(text) == said
+    assert normalise.compact(text) == said  # the second time from the memory
+    assert normalise.for_matching(text) == normalise.for_matching(text) and len(
+        normalise.for_matching(text)
+    ) == len(text)
+    kept = set(normalise._COMPACTED)
+    assert all(not any(ch.isdigit() for ch in t) and len(t) <= CACHED_TEXT_MAX for t in kept)
+    assert (text in kept) == cacheable(text)
