@@ -25,6 +25,10 @@ driver, the answer cache and cached metric children: SQLite 451 -> 612 turns/s, 
 0.057 -> 0.087 (bare 7,968 / 7,010), p99 85.7 -> 65.3 ms; CPU per greeting 2.05 -> 1.31 ms,
 per bound 补贴到哪了 2.44 -> 1.72 ms; WeChat p99 155 -> 135 ms; warm start 1.76 / 1.85 s;
 PostgreSQL 405 / 441 / 439 turns/s with 1 / 2 / 3 processes.
+4 Dec 2026 (load 0.4-2.2): WAL checkpoints moved to a thread; alternating A/B, 6 rounds
+each, 916 -> 940 turns/s (within the machine's noise: the same code ranged 827-1,025), p99
+52.1 / 52.4 ms, the longest pause between two answers 8-13 -> 5-8 ms; a full run gave SQLite
+703 turns/s, ratio 0.083, p99 71.8 ms, CPU 1.02 / 1.62 ms, WeChat p99 220 ms, warm 2.14 s.
 
 PostgreSQL: BENCH_DATABASE_URL (a database to create a scratch one next to),
 default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres; skipped with a
