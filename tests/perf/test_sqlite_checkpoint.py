@@ -70,11 +70,15 @@ async def _settled(db: Database) -> tuple[int, int, int]:
     raise AssertionError(f"the WAL was not checkpointed: {checkpointer.last}")
 
 
-async def test_the_thread_copies_the_wal_back_and_it_starts_over(
-    tmp_path: Path, sqlite_template: Path
-) -> None:
+@pytest.fixture
+def path(tmp_path: Path, sqlite_template: Path) -> Path:
+    """A migrated database file of its own."""
     path = tmp_path / "bot.sqlite3"
     shutil.copy(sqlite_template, path)
+    return path
+
+
+async def test_the_thread_copies_the_wal_back_and_it_starts_over(tmp_path: Path, path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{path}")
     assert db.checkpointer is not None
     db.checkpointer.interval = 0.02
@@ -110,11 +114,7 @@ async def test_the_thread_copies_the_wal_back_and_it_starts_over(
     assert _checkpoint_threads() == []
 
 
-async def test_a_disposed_database_checkpoints_again_when_used_again(
-    tmp_path: Path, sqlite_template: Path
-) -> None:
-    path = tmp_path / "bot.sqlite3"
-    shutil.copy(sqlite_template, path)
+async def test_a_disposed_database_checkpoints_again_when_used_again(path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{path}")
     try:
         for _ in range(2):
