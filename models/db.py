@@ -15,17 +15,18 @@ from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from models import sqlite_inline
+from models.schema_head import at_head
 from models.sqlite_checkpoint import Checkpointer
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from bot.turn_store import TurnStore
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -38,6 +39,8 @@ class DatabaseUnavailable(Exception):
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # imported only when migrations run (models.schema_head)
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -185,6 +188,10 @@ class Database:
             await conn.run_sync(self._upgrade)
 
     def _upgrade(self, conn: Connection) -> None:
+        if at_head(conn, MIGRATIONS_DIR / "versions"):
+            return  # nothing to do, and Alembic is not even imported
+        from alembic import command
+
         cfg = alembic_config(self.url)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import cn2an
+from nlu.numbers import cn2an
 
 _CN = "零〇一二两三四五六七八九十廿"
 _NUM = rf"(?:\d{{1,2}}|[{_CN}]{{1,3}})"
@@ -87,7 +87,7 @@ def to_int(token: str) -> int | None:
     if token.isdigit():
         return int(token)
     try:
-        value = cn2an.cn2an(token, "normal")
+        value = cn2an(token, "normal")
     except (ValueError, KeyError, IndexError):
         return None
     return int(value) if float(value).is_integer() else None
