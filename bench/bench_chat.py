@@ -29,6 +29,10 @@ PostgreSQL 405 / 441 / 439 turns/s with 1 / 2 / 3 processes.
 each, 916 -> 940 turns/s (within the machine's noise: the same code ranged 827-1,025), p99
 52.1 / 52.4 ms, the longest pause between two answers 8-13 -> 5-8 ms; a full run gave SQLite
 703 turns/s, ratio 0.083, p99 71.8 ms, CPU 1.02 / 1.62 ms, WeChat p99 220 ms, warm 2.14 s.
+Then cn2an imported at the first numeral and Alembic only when a migration is due:
+alternating warm starts 2.31 -> 1.69 s (median of 4); a full run at 6a8218d gave SQLite 730
+turns/s, ratio 0.107 (bare 6,816), p99 74.4 ms, CPU 1.08 / 1.72 ms, WeChat p99 187 ms,
+warm 1.89 s, PostgreSQL 380 / 442 / 389 turns/s.
 
 PostgreSQL: BENCH_DATABASE_URL (a database to create a scratch one next to),
 default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres; skipped with a
