@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from nlu.text_cache import CACHED_TEXT_MAX, TextCache, cacheable
+from nlu.text_cache import TextCache, cacheable
 
 _FULLWIDTH_START = 0xFF01
 _FULLWIDTH_END = 0xFF5E
@@ -58,9 +58,7 @@ def compact(text: str) -> str:
     Used where offsets do not matter (command lookup, yes/no, features), so
     "签到！", " 签 到 " and "签到。。" all become "签到".
     """
-    if len(text) > CACHED_TEXT_MAX:
-        return _NOISE.sub("", for_matching(text))
-    found, value = _COMPACTED.lookup(text)
+    found, value = _COMPACTED.lookup(text)  # a text that may not be kept is never found
     if found:
         return value  # type: ignore[return-value]
     value = _NOISE.sub("", for_matching(text))
