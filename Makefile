@@ -6,7 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test bench lint format migration migration-squash clean lock deploy-check doctor
 
+# The project's own modules compiled to bytecode here, because nothing else writes it:
+# the services run as a user that cannot write the checkout, and PYTHONDONTWRITEBYTECODE
+# (set on many machines and in the image) stops Python writing it too, so every start
+# compiled them again, about 0.35 s of a warm start (issue 17). Cheap when up to date.
 install: $(STAMP)
+	@$(PY) -m compileall -q bot handlers nlu models
 
 # The pinned versions of requirements-dev.lock first (reproducible installs), then the
 # project itself; if the lock is missing, stale or does not install here, the

@@ -50,7 +50,7 @@ from nlu.normalize import Normalizer
 from nlu.retrieval import KnowledgeIndex, Match, to_answer
 from nlu.shanghai import today_in_shanghai
 from nlu.spelling import SpellingIndex
-from nlu.startup import FEATURE_VERSION, load_knowledge_index, vocabulary
+from nlu.startup import FEATURE_VERSION, cached_vocabulary, load_knowledge_index
 from nlu.text import is_blank
 from nlu.text_cache import TextCache, cacheable
 from nlu.tokenizer import Tokenizer
@@ -174,7 +174,7 @@ class NLU:
         understanding = Understanding(
             classifier,
             normalizer,
-            SpellingIndex.load(vocabulary(tokenizer, examples, commands), config_dir, cache),
+            SpellingIndex.load(cached_vocabulary(cache, tokenizer, examples, commands), config_dir, cache),
             EscapeFinder(commands, table),
             TopicGate.load(config_dir),
             params.thresholds,
