@@ -33,6 +33,13 @@ Then cn2an imported at the first numeral and Alembic only when a migration is du
 alternating warm starts 2.31 -> 1.69 s (median of 4); a full run at 6a8218d gave SQLite 730
 turns/s, ratio 0.107 (bare 6,816), p99 74.4 ms, CPU 1.08 / 1.72 ms, WeChat p99 187 ms,
 warm 1.89 s, PostgreSQL 380 / 442 / 389 turns/s.
+4 Dec 2026, a later session (the machine in a slow phase: pure-Python YAML 1.0-1.3 s
+against 0.8 s in the run above): bytecode compiled by make install, jieba's dictionary read
+by character, the vocabulary cached; instructions to the first /healthz 200 (callgrind) 9.08 -> 6.42 G,
+alternating warm starts 1.57-1.96 -> 1.02-1.50 s (medians of 3, 4 rounds), RSS at ready
+203 -> 159 MB; alternating SQLite throughput 786 -> 831 and 647 -> 684 turns/s (medians of
+6 and 8 rounds); a full run gave SQLite 679 turns/s, ratio 0.104 (bare 6,517), p99 74.8 ms,
+CPU 1.36 / 2.22 ms, WeChat p99 227 ms, warm 1.67 s, PostgreSQL 321 / 367 / 370 turns/s.
 
 PostgreSQL: BENCH_DATABASE_URL (a database to create a scratch one next to),
 default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres; skipped with a
