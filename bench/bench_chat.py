@@ -39,7 +39,10 @@ by character, the vocabulary cached; instructions to the first /healthz 200 (cal
 alternating warm starts 1.57-1.96 -> 1.02-1.50 s (medians of 3, 4 rounds), RSS at ready
 203 -> 159 MB; alternating SQLite throughput 786 -> 831 and 647 -> 684 turns/s (medians of
 6 and 8 rounds); a full run gave SQLite 679 turns/s, ratio 0.104 (bare 6,517), p99 74.8 ms,
-CPU 1.36 / 2.22 ms, WeChat p99 227 ms, warm 1.67 s, PostgreSQL 321 / 367 / 370 turns/s.
+CPU 1.36 / 2.22 ms, WeChat p99 227 ms, warm 1.67 s, PostgreSQL 321 / 367 / 370 turns/s;
+twenty minutes later, the machine in a fast phase (YAML 0.85 s), the same code gave bare
+10,544, SQLite 993 turns/s, ratio 0.094, p99 44.5 ms, CPU 0.89 / 1.44 ms, WeChat p99 96 ms,
+warm 1.20 s, PostgreSQL 309 / 386 / 449 turns/s.
 
 PostgreSQL: BENCH_DATABASE_URL (a database to create a scratch one next to),
 default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres; skipped with a
