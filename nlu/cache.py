@@ -17,11 +17,14 @@ the directory may be read-only in a locked-down container. So:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +115,26 @@ class CacheDir:
             if tmp_path is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp_path)
+
+    def read_json(self, name: str, valid: Callable[[Any], bool]) -> Any | None:
+        """A cache file's JSON when it has the expected shape; None (rebuild) when absent or damaged."""
+        found = self.find(name)
+        if found is None:
+            return None
+        try:
+            loaded = json.loads(found.read_bytes())
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable cache file %s: %s", found, exc)
+            return None
+        if not valid(loaded):
+            log.warning("ignoring cache file %s: not the expected shape", found)
+            return None
+        return loaded
+
+    def write_json(self, name: str, value: Any, superseded: str) -> None:
+        """Store `value` as `name` and prune the files it supersedes (`superseded*`)."""
+        self.write_bytes(name, json.dumps(value, ensure_ascii=False).encode())
+        self.prune(superseded, keep=name)
 
     def prune(self, prefix: str, keep: str, older_than_s: float = STALE_AFTER_S) -> None:
         """Delete superseded cache files (`prefix*` other than `keep`) not touched for a while.

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import logging
 import re
 import unicodedata
 from collections import Counter
@@ -37,8 +36,6 @@ from pydantic import BaseModel, ConfigDict
 from nlu.cache import CacheDir
 from nlu.config import DEFAULT_CONFIG_DIR, load_model
 from nlu.text import HAN
-
-log = logging.getLogger(__name__)
 
 _LATIN_RUN = re.compile(r"[a-zA-Z][a-zA-Z' ]*[a-zA-Z]|[a-zA-Z]")
 _HAN_RUN = re.compile(f"[{HAN}]+")
@@ -125,24 +122,22 @@ def _word_readings(words: list[str], cache: CacheDir | None) -> dict[str, list[s
     digest = hashlib.sha256(f"{_READINGS_FORMAT}/pypinyin-{version}".encode())
     digest.update("\n".join(words).encode())
     name = f"spelling-readings-{digest.hexdigest()[:16]}.json"
-    found = cache.find(name) if cache is not None else None
-    if found is not None:
-        try:
-            loaded = json.loads(found.read_bytes())
-            if (
-                isinstance(loaded, dict)
-                and set(loaded) == set(words)
-                and all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in loaded.values())
-            ):
-                return loaded
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable spelling cache %s: %s", found, exc)
+    if cache is not None:
+        loaded = cache.read_json(
+            name,
+            lambda v: (
+                isinstance(v, dict)
+                and set(v) == set(words)
+                and all(isinstance(r, list) and all(isinstance(x, str) for x in r) for r in v.values())
+            ),
+        )
+        if loaded is not None:
+            return loaded
     from pypinyin import lazy_pinyin
 
     readings = {w: [p for p in lazy_pinyin(w, errors="ignore") if p] for w in words}
     if cache is not None:
-        cache.write_bytes(name, json.dumps(readings, ensure_ascii=False).encode())
-        cache.prune("spelling-readings-", keep=name)
+        cache.write_json(name, readings, "spelling-readings-")
     return readings
 
 

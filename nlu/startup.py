@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +14,6 @@ from nlu.cache import CacheDir
 from nlu.config import CommandFile, Lexicon
 from nlu.retrieval import KnowledgeIndex
 from nlu.tokenizer import Tokenizer
-
-log = logging.getLogger(__name__)
 
 # Bump when feature extraction changes meaning, so cached models are retrained.
 FEATURE_VERSION = "features-2"
@@ -37,10 +33,10 @@ def load_knowledge_index(
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     name = f"knowledge-index-{digest.hexdigest()[:16]}.json"
-    doc_terms = _read_json(cache, name, _is_doc_terms)
+    doc_terms = cache.read_json(name, _is_doc_terms)
     index = KnowledgeIndex.load(tokenizer, lexicon.retrieval_stopwords, knowledge_dir, doc_terms)
     if doc_terms is None:
-        _write_json(cache, name, "knowledge-index-", index.document_terms())
+        cache.write_json(name, index.document_terms(), "knowledge-index-")
     return index
 
 
@@ -59,11 +55,11 @@ def cached_vocabulary(
     digest = hashlib.sha256(f"{FEATURE_VERSION}/jieba-{jieba.__version__}/".encode())
     digest.update(json.dumps(inputs, ensure_ascii=False).encode())
     name = f"vocabulary-{digest.hexdigest()[:16]}.json"
-    loaded = _read_json(cache, name, _is_word_counts)
+    loaded = cache.read_json(name, _is_word_counts)
     if loaded is not None:
         return [(word, count) for word, count in loaded]
     words = vocabulary(tokenizer, examples, commands)
-    _write_json(cache, name, "vocabulary-", words)
+    cache.write_json(name, words, "vocabulary-")
     return words
 
 
@@ -78,27 +74,6 @@ def _is_word_counts(value: Any) -> bool:
         isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and type(pair[1]) is int
         for pair in value
     )
-
-
-def _read_json(cache: CacheDir, name: str, valid: Callable[[Any], bool]) -> Any | None:
-    """A cache file's JSON when it has the expected shape; None (rebuild) when absent or damaged."""
-    cached = cache.find(name)
-    if cached is None:
-        return None
-    try:
-        loaded = json.loads(cached.read_bytes())
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable cache file %s: %s", cached, exc)
-        return None
-    if not valid(loaded):
-        log.warning("ignoring cache file %s: not the expected shape", cached)
-        return None
-    return loaded
-
-
-def _write_json(cache: CacheDir, name: str, prefix: str, value: Any) -> None:
-    cache.write_bytes(name, json.dumps(value, ensure_ascii=False).encode())
-    cache.prune(prefix, keep=name)
 
 
 def vocabulary(
